@@ -1,0 +1,57 @@
+/** In-process storage (Trustee's `Memory`): for tests and single-instance throwaway runs. */
+import { StorageAlreadyExistsError, type KvStore, type SetOptions, type StorageBackend } from './types.js';
+
+interface Entry {
+  value: Uint8Array;
+  expiresAt?: number;
+}
+
+class MemoryStore implements KvStore {
+  private readonly map = new Map<string, Entry>();
+  constructor(readonly namespace: string, private readonly clock: () => number) {}
+
+  private live(key: string): Entry | undefined {
+    const e = this.map.get(key);
+    if (e && e.expiresAt !== undefined && e.expiresAt <= this.clock()) {
+      this.map.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const e = this.live(key);
+    return e ? new Uint8Array(e.value) : undefined;
+  }
+  async set(key: string, value: Uint8Array, options: SetOptions = {}): Promise<void> {
+    if (options.overwrite === false && this.live(key)) throw new StorageAlreadyExistsError(this.namespace, key);
+    const entry: Entry = { value: new Uint8Array(value) };
+    if (options.ttlMs !== undefined) entry.expiresAt = this.clock() + options.ttlMs;
+    this.map.set(key, entry);
+  }
+  async delete(key: string): Promise<boolean> {
+    const had = this.live(key) !== undefined;
+    this.map.delete(key);
+    return had;
+  }
+  async list(): Promise<string[]> {
+    return [...this.map.keys()].filter((k) => this.live(k)).sort();
+  }
+  async take(key: string): Promise<Uint8Array | undefined> {
+    const e = this.live(key);
+    this.map.delete(key);
+    return e?.value;
+  }
+}
+
+export class MemoryBackend implements StorageBackend {
+  readonly type = 'Memory';
+  private readonly stores = new Map<string, MemoryStore>();
+  constructor(private readonly clock: () => number = Date.now) {}
+  async open(namespace: string): Promise<KvStore> {
+    let s = this.stores.get(namespace);
+    if (!s) this.stores.set(namespace, (s = new MemoryStore(namespace, this.clock)));
+    return s;
+  }
+  async ping(): Promise<void> {}
+  async close(): Promise<void> {}
+}
