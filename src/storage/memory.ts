@@ -1,14 +1,15 @@
-/** In-process storage (Trustee's `Memory`): for tests and single-instance throwaway runs. */
-import { StorageAlreadyExistsError, type KvStore, type SetOptions, type StorageBackend } from './types.js';
+/** In-process storage (Trustee's `Memory`): for tests and single-instance throwaway runs. Volatile. */
+import { StorageAlreadyExistsError, type KvStore, type StorageBackend } from './types.js';
+import { ValidatedStore, validateNamespace, type RawStore } from './validate.js';
 
 interface Entry {
   value: Uint8Array;
   expiresAt?: number;
 }
 
-class MemoryStore implements KvStore {
+class MemoryStore implements RawStore {
   private readonly map = new Map<string, Entry>();
-  constructor(readonly namespace: string, private readonly clock: () => number) {}
+  constructor(private readonly namespace: string, private readonly clock: () => number) {}
 
   private live(key: string): Entry | undefined {
     const e = this.map.get(key);
@@ -22,10 +23,10 @@ class MemoryStore implements KvStore {
     const e = this.live(key);
     return e ? new Uint8Array(e.value) : undefined;
   }
-  async set(key: string, value: Uint8Array, options: SetOptions = {}): Promise<void> {
-    if (options.overwrite === false && this.live(key)) throw new StorageAlreadyExistsError(this.namespace, key);
+  async set(key: string, value: Uint8Array, overwrite: boolean, ttlMs: number | undefined): Promise<void> {
+    if (!overwrite && this.live(key)) throw new StorageAlreadyExistsError(this.namespace, key);
     const entry: Entry = { value: new Uint8Array(value) };
-    if (options.ttlMs !== undefined) entry.expiresAt = this.clock() + options.ttlMs;
+    if (ttlMs !== undefined) entry.expiresAt = this.clock() + ttlMs;
     this.map.set(key, entry);
   }
   async delete(key: string): Promise<boolean> {
@@ -34,7 +35,7 @@ class MemoryStore implements KvStore {
     return had;
   }
   async list(): Promise<string[]> {
-    return [...this.map.keys()].filter((k) => this.live(k)).sort();
+    return [...this.map.keys()].filter((k) => this.live(k));
   }
   async take(key: string): Promise<Uint8Array | undefined> {
     const e = this.live(key);
@@ -45,11 +46,13 @@ class MemoryStore implements KvStore {
 
 export class MemoryBackend implements StorageBackend {
   readonly type = 'Memory';
-  private readonly stores = new Map<string, MemoryStore>();
+  private readonly stores = new Map<string, KvStore>();
+  /** `clock` (ms since epoch) decides TTL expiry; tests inject one. */
   constructor(private readonly clock: () => number = Date.now) {}
   async open(namespace: string): Promise<KvStore> {
+    validateNamespace(namespace);
     let s = this.stores.get(namespace);
-    if (!s) this.stores.set(namespace, (s = new MemoryStore(namespace, this.clock)));
+    if (!s) this.stores.set(namespace, (s = new ValidatedStore(namespace, new MemoryStore(namespace, this.clock))));
     return s;
   }
   async ping(): Promise<void> {}

@@ -6,5 +6,6 @@ import './sample/register.js';
 import './snp/register.js';
 import './tdx/register.js';
 import './sgx/register.js';
+import './tpm/register.js';
 
 export { registeredTees, verifierFactory } from './types.js';

@@ -1,2 +1,5 @@
-// Registers the snp verifier(s) with the registry in ../types.ts.
-export {};
+// Registers the `snp` verifier with the registry in ../types.ts.
+import { registerVerifier } from '../types.js';
+import { SnpVerifier } from './verifier.js';
+
+registerVerifier('snp', (ctx) => new SnpVerifier(ctx));

@@ -1,2 +1,5 @@
-// Registers the tdx verifier(s) with the registry in ../types.ts.
-export {};
+// Registers the tdx verifier with the registry in ../types.ts.
+import { registerVerifier } from '../types.js';
+import { createTdxVerifier } from './verifier.js';
+
+registerVerifier('tdx', (ctx) => createTdxVerifier(ctx));

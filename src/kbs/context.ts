@@ -1,0 +1,24 @@
+/** Everything a request handler needs, resolved once at start (see bootstrap.ts). Tests build it directly. */
+import type { AttestationService } from '../as/types.js';
+import type { AdminAuthorizer } from './admin.js';
+import type { KbsMetrics } from './metrics.js';
+import type { KbsPlugin } from './plugins/types.js';
+import type { ResourcePolicy } from './resource-policy.js';
+import type { SessionStore } from './session.js';
+import type { TokenVerifier } from './token/verifier.js';
+
+export interface KbsContext {
+  /** Absent: resource-only KBS (passport mode): no /auth, /attest, /attestation-policy, /reference-value. */
+  as?: AttestationService;
+  sessions: SessionStore;
+  tokens: TokenVerifier;
+  admin: AdminAuthorizer;
+  resourcePolicy: ResourcePolicy;
+  plugins: ReadonlyMap<string, KbsPlugin>;
+  metrics: KbsMetrics;
+  /** JSON pointers tried first for the tee-pubkey (`extra_teekey_paths`). */
+  extraTeekeyPaths: string[];
+  allowRsa15: boolean;
+  payloadRequestSize: number;
+  clock: () => Date;
+}

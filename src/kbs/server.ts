@@ -1,0 +1,97 @@
+/**
+ * The KBS HTTP app: route plugins, raw-bytes body parsing with the `payload_request_size` cap, metrics hooks, and
+ * the one place where errors become problem JSON (specs/trustee.md §1.4).
+ */
+import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify';
+import { StorageUnavailableError } from '../storage/types.js';
+import { KbsError, PayloadTooLarge, StorageUnavailable, problemOf, ERROR_TYPE_PREFIX } from './errors.js';
+import type { KbsContext } from './context.js';
+import { authRoutes } from './routes/auth.js';
+import { attestRoutes } from './routes/attest.js';
+import { adminRoutes } from './routes/admin.js';
+import { pluginRoutes } from './routes/plugins.js';
+
+export interface BuildAppOptions {
+  logger?: FastifyBaseLogger | false;
+  https?: { key: Buffer; cert: Buffer; minVersion?: string; maxVersion?: string; ciphers?: string; ecdhCurve?: string } | null;
+}
+
+function toKbsError(err: unknown, limit: number): KbsError | undefined {
+  if (err instanceof KbsError) return err;
+  if (err instanceof StorageUnavailableError) return new StorageUnavailable('storage backend unavailable');
+  const e = err as { code?: string; statusCode?: number };
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413)
+    return new PayloadTooLarge(`request body exceeds ${Math.round(limit / (1024 * 1024))} MiB`);
+  return undefined;
+}
+
+export async function buildKbsApp(ctx: KbsContext, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const base = {
+    bodyLimit: ctx.payloadRequestSize,
+    // Trustee's catch-all splits on "/" itself; we read req.raw.url, so keep routing literal.
+    routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+  };
+  const make = Fastify as unknown as (o: object) => FastifyInstance;
+  const app = make(opts.https ? { ...base, https: opts.https } : base);
+
+  // Every body is raw bytes: handlers decode JSON themselves so a bad body gets Trustee's error variant.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  const started = new WeakMap<object, bigint>();
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/kbs')) return;
+    started.set(req, process.hrtime.bigint());
+    ctx.metrics.activeConnections.inc();
+    const len = Number(req.headers['content-length'] ?? 0);
+    if (Number.isFinite(len)) ctx.metrics.requestSize.observe(len);
+  });
+  app.addHook('onSend', async (req, _reply, payload) => {
+    if (!started.has(req)) return payload;
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : Buffer.isBuffer(payload) ? payload.length : 0;
+    ctx.metrics.responseSize.observe(size);
+    return payload;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const t0 = started.get(req);
+    if (t0 === undefined) return;
+    ctx.metrics.activeConnections.dec();
+    ctx.metrics.httpDuration.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+    ctx.metrics.httpRequests.inc({ method: req.method, status: String(reply.statusCode) });
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const k = toKbsError(err, ctx.payloadRequestSize);
+    if (k) {
+      if (k.status >= 500) req.log.warn({ variant: k.variant }, k.message);
+      else req.log.info({ variant: k.variant }, k.message);
+      return reply.status(k.status).type('application/problem+json').send(JSON.stringify(problemOf(k)));
+    }
+    const e = err as { statusCode?: number; code?: string };
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply
+        .status(e.statusCode)
+        .type('application/problem+json')
+        .send(JSON.stringify({ type: ERROR_TYPE_PREFIX + 'BadRequest', title: 'BadRequest', status: e.statusCode, detail: e.code ?? 'bad request' }));
+    }
+    // Unexpected: log the error (server side only), answer without details.
+    req.log.error({ err }, 'internal error');
+    return reply
+      .status(500)
+      .type('application/problem+json')
+      .send(JSON.stringify({ type: ERROR_TYPE_PREFIX + 'InternalError', title: 'InternalError', status: 500, detail: 'internal error' }));
+  });
+
+  app.get('/healthz', async (_req, reply) => reply.send());
+  app.get('/metrics', async (_req, reply) => {
+    const text = await ctx.metrics.registry.metrics();
+    return reply.type(ctx.metrics.registry.contentType).send(text);
+  });
+
+  await app.register(authRoutes, { ctx });
+  await app.register(attestRoutes, { ctx });
+  await app.register(adminRoutes, { ctx });
+  await app.register(pluginRoutes, { ctx });
+  return app;
+}

@@ -1,0 +1,120 @@
+/**
+ * RCAR sessions (specs/trustee.md §2.6): stored in KV namespace `kbs_protocol_session`, key = session id (UUIDv4
+ * simple form), value = Trustee's externally tagged JSON `{"Authed":{request,challenge,id,timeout}}` →
+ * `{"Attested":{token,id,timeout}}`, `timeout` RFC 3339. The challenge is consumed with `take()` so one nonce
+ * yields at most one attestation, even with several KBS instances on one store.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { KvStore } from '../storage/types.js';
+
+export const SESSION_NAMESPACE = 'kbs_protocol_session';
+export const SESSION_COOKIE = 'kbs-session-id';
+
+export interface AuthRequestBody {
+  version: string;
+  tee: string;
+  'extra-params': unknown;
+}
+
+export interface ChallengeBody {
+  nonce: string;
+  'extra-params': unknown;
+}
+
+export type Session =
+  | { state: 'Authed'; id: string; request: AuthRequestBody; challenge: ChallengeBody; timeout: Date }
+  | { state: 'Attested'; id: string; token: string; timeout: Date };
+
+const SESSION_ID = /^[0-9a-f]{32}$/;
+
+export function newSessionId(): string {
+  return randomUUID().replaceAll('-', '');
+}
+
+/** 32 random bytes, standard base64 with padding (44 chars). */
+export function newNonce(): string {
+  return randomBytes(32).toString('base64');
+}
+
+function encode(s: Session): Uint8Array {
+  const timeout = s.timeout.toISOString();
+  const json =
+    s.state === 'Authed'
+      ? { Authed: { request: s.request, challenge: s.challenge, id: s.id, timeout } }
+      : { Attested: { token: s.token, id: s.id, timeout } };
+  return Buffer.from(JSON.stringify(json));
+}
+
+function decode(bytes: Uint8Array): Session | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, Record<string, unknown> | undefined>;
+  const body = o.Authed ?? o.Attested;
+  if (!body || typeof body.id !== 'string' || typeof body.timeout !== 'string') return undefined;
+  const timeout = new Date(body.timeout);
+  if (Number.isNaN(timeout.getTime())) return undefined;
+  if (o.Authed) {
+    const ch = body.challenge as ChallengeBody | undefined;
+    if (!ch || typeof ch.nonce !== 'string') return undefined;
+    return { state: 'Authed', id: body.id, request: body.request as AuthRequestBody, challenge: ch, timeout };
+  }
+  if (typeof body.token !== 'string') return undefined;
+  return { state: 'Attested', id: body.id, token: body.token, timeout };
+}
+
+export class SessionStore {
+  constructor(
+    private readonly kv: KvStore,
+    private readonly lifetimeMs: number,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  static isSessionId(id: string): boolean {
+    return SESSION_ID.test(id);
+  }
+
+  async create(request: AuthRequestBody, challenge: ChallengeBody): Promise<Session & { state: 'Authed' }> {
+    const id = newSessionId();
+    const timeout = new Date(this.clock().getTime() + this.lifetimeMs);
+    const s = { state: 'Authed' as const, id, request, challenge, timeout };
+    await this.kv.set(id, encode(s), { overwrite: false, ttlMs: this.lifetimeMs });
+    return s;
+  }
+
+  /** The live session, or undefined (unknown, malformed or expired; expired ones are deleted). */
+  async get(id: string): Promise<Session | undefined> {
+    if (!SessionStore.isSessionId(id)) return undefined;
+    const bytes = await this.kv.get(id);
+    if (!bytes) return undefined;
+    const s = decode(bytes);
+    if (!s || s.id !== id || s.timeout.getTime() <= this.clock().getTime()) {
+      await this.kv.delete(id);
+      return undefined;
+    }
+    return s;
+  }
+
+  /**
+   * Atomically consume an Authed session whose challenge nonce equals `nonce`. Returns it, or undefined when another
+   * request consumed it first (or it changed meanwhile).
+   */
+  async consumeChallenge(id: string, nonce: string): Promise<(Session & { state: 'Authed' }) | undefined> {
+    const bytes = await this.kv.take(id);
+    if (!bytes) return undefined;
+    const s = decode(bytes);
+    if (!s || s.state !== 'Authed' || s.id !== id || s.challenge.nonce !== nonce) return undefined;
+    if (s.timeout.getTime() <= this.clock().getTime()) return undefined;
+    return s;
+  }
+
+  async markAttested(s: Session, token: string): Promise<void> {
+    const remaining = s.timeout.getTime() - this.clock().getTime();
+    if (remaining <= 0) return;
+    await this.kv.set(s.id, encode({ state: 'Attested', id: s.id, token, timeout: s.timeout }), { ttlMs: remaining });
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * `tee-pubkey`: the guest's key that resources are wrapped to (specs/trustee.md §2.1, §2.4). Parsed once into a typed
+ * JWK subset; unknown members are dropped because the runtime-data hash (§2.2) is over the re-serialized typed key.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+
+export type TeePubKey =
+  | { kty: 'RSA'; alg: string; n: string; e: string }
+  | { kty: 'EC'; crv: string; alg: string; x: string; y: string };
+
+export class TeePubKeyError extends Error {
+  readonly code = 'ERR_TEE_PUBKEY';
+}
+
+const B64URL = /^[A-Za-z0-9_-]+$/;
+const EC_COORD_BYTES: Record<string, number> = { 'P-256': 32, 'P-521': 66 };
+export const RSA_ALGS = ['RSA-OAEP-256', 'RSA1_5'] as const;
+export const EC_ALG = 'ECDH-ES+A256KW';
+
+function field(o: Record<string, unknown>, name: string): string {
+  const v = o[name];
+  if (typeof v !== 'string' || v.length === 0) throw new TeePubKeyError(`tee-pubkey: "${name}" must be a non-empty string`);
+  return v;
+}
+
+function b64urlBytes(s: string, name: string): Buffer {
+  if (!B64URL.test(s)) throw new TeePubKeyError(`tee-pubkey: "${name}" is not base64url`);
+  return Buffer.from(s, 'base64url');
+}
+
+/**
+ * Parse an untrusted JSON value into a TeePubKey we can encrypt to: RSA (RSA-OAEP-256, or RSA1_5 when allowed,
+ * modulus ≥ 2048 bits) or EC P-256/P-521 with ECDH-ES+A256KW; the point must be on the curve.
+ */
+export function parseTeePubKey(v: unknown, opts: { allowRsa15?: boolean } = {}): TeePubKey {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TeePubKeyError('tee-pubkey must be a JSON object');
+  const o = v as Record<string, unknown>;
+  const kty = field(o, 'kty');
+  const alg = field(o, 'alg');
+  let key: TeePubKey;
+  if (kty === 'RSA') {
+    if (alg !== 'RSA-OAEP-256' && !(alg === 'RSA1_5' && opts.allowRsa15)) throw new TeePubKeyError(`tee-pubkey: unsupported RSA alg "${alg}"`);
+    key = { kty, alg, n: field(o, 'n'), e: field(o, 'e') };
+    const n = b64urlBytes(key.n, 'n');
+    b64urlBytes(key.e, 'e');
+    const bits = (n.length - (n[0] === 0 ? 1 : 0)) * 8;
+    if (bits < 2048) throw new TeePubKeyError('tee-pubkey: RSA modulus shorter than 2048 bits');
+  } else if (kty === 'EC') {
+    const crv = field(o, 'crv');
+    const len = EC_COORD_BYTES[crv];
+    if (len === undefined) throw new TeePubKeyError(`tee-pubkey: unsupported curve "${crv}"`);
+    if (alg !== EC_ALG) throw new TeePubKeyError(`tee-pubkey: unsupported EC alg "${alg}"`);
+    key = { kty, crv, alg, x: field(o, 'x'), y: field(o, 'y') };
+    if (b64urlBytes(key.x, 'x').length !== len || b64urlBytes(key.y, 'y').length !== len)
+      throw new TeePubKeyError(`tee-pubkey: ${crv} coordinates must be ${len} bytes`);
+  } else {
+    throw new TeePubKeyError(`tee-pubkey: unsupported kty "${kty}"`);
+  }
+  teePubKeyObject(key); // rejects points off the curve and malformed RSA keys
+  return key;
+}
+
+export function teePubKeyObject(key: TeePubKey): KeyObject {
+  try {
+    const jwk = key.kty === 'RSA' ? { kty: 'RSA', n: key.n, e: key.e } : { kty: 'EC', crv: key.crv, x: key.x, y: key.y };
+    return createPublicKey({ key: jwk, format: 'jwk' });
+  } catch {
+    throw new TeePubKeyError('tee-pubkey: not a valid public key');
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The Reference Value Provider Service (specs/trustee.md §5): register messages through extractors, store one
+ * entry per name in KV namespace `reference_value`, query by name.
+ *
+ * Deliberate difference from Trustee: an expired reference value is NOT returned by `query` (Trustee never checks
+ * expiry). The clock is injected.
+ */
+import type { KvStore, StorageBackend } from '../storage/types.js';
+import type { Json } from '../verifiers/types.js';
+import { RvpsError } from './errors.js';
+import { extractorFor } from './extractors.js';
+import { MESSAGE_VERSION, parseRvpsMessage } from './message.js';
+
+export const RV_NAMESPACE = 'reference_value';
+
+export interface StoredReferenceValue {
+  version: typeof MESSAGE_VERSION;
+  name: string;
+  /** RFC 3339, seconds precision, UTC (`YYYY-MM-DDTHH:MM:SSZ`). */
+  expiration: string;
+  value: Json;
+}
+
+/** What the AS needs from an RVPS, local or remote. */
+export interface ReferenceValueProvider {
+  register(message: string): Promise<void>;
+  /** The value, or undefined when absent or (here, unlike Trustee) expired at `now`. */
+  query(name: string, now?: Date): Promise<Json | undefined>;
+}
+
+/** now + 12 calendar months, sub-second part dropped. */
+export function expirationFrom(now: Date): string {
+  const d = new Date(now.getTime());
+  d.setUTCMilliseconds(0);
+  const month = d.getUTCMonth();
+  d.setUTCFullYear(d.getUTCFullYear() + 1, month, d.getUTCDate());
+  if (d.getUTCMonth() !== month) d.setUTCDate(0); // Feb 29 → Feb 28 next year
+  return d.toISOString().replace('.000Z', 'Z');
+}
+
+function parseStored(bytes: Uint8Array): StoredReferenceValue | undefined {
+  try {
+    const o = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<StoredReferenceValue>;
+    if (typeof o.name !== 'string' || typeof o.expiration !== 'string' || !('value' in o)) return undefined;
+    return o as StoredReferenceValue;
+  } catch {
+    return undefined;
+  }
+}
+
+export class Rvps implements ReferenceValueProvider {
+  private constructor(
+    private readonly kv: KvStore,
+    private readonly clock: () => Date,
+  ) {}
+
+  static async open(storage: StorageBackend, clock: () => Date = () => new Date()): Promise<Rvps> {
+    return new Rvps(await storage.open(RV_NAMESPACE), clock);
+  }
+
+  /** Parse, extract and store; every value is extracted before any is written. */
+  async register(message: string): Promise<void> {
+    const msg = parseRvpsMessage(message);
+    const values = extractorFor(msg.type)(msg.payload);
+    const expiration = expirationFrom(this.clock());
+    for (const { name, value } of values) {
+      const stored: StoredReferenceValue = { version: MESSAGE_VERSION, name, expiration, value };
+      try {
+        await this.kv.set(name, Buffer.from(JSON.stringify(stored), 'utf8'), { overwrite: true });
+      } catch (e) {
+        throw new RvpsError('ERR_RVPS_STORAGE', 'cannot store reference value', { cause: e });
+      }
+    }
+  }
+
+  async getEntry(name: string, now: Date = this.clock()): Promise<StoredReferenceValue | undefined> {
+    const bytes = await this.kv.get(name);
+    if (bytes === undefined) return undefined;
+    const entry = parseStored(bytes);
+    if (entry === undefined) return undefined;
+    const exp = Date.parse(entry.expiration);
+    if (!Number.isFinite(exp) || exp <= now.getTime()) return undefined;
+    return entry;
+  }
+
+  async query(name: string, now?: Date): Promise<Json | undefined> {
+    return (await this.getEntry(name, now))?.value;
+  }
+
+  async names(): Promise<string[]> {
+    return this.kv.list();
+  }
+}
