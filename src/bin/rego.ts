@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { compile, RegoError, type RegoModule } from '../rego/index.js';
+import { parseQuery } from '../rego/parser.js';
 
 interface EvalFlags {
   data: string[];
@@ -72,14 +73,29 @@ function runEval(query: string, flags: EvalFlags, out: (s: string) => void): voi
     out('{}');
     return;
   }
+  const exprs = expressionTexts(query);
   const result = sols.map((s) => {
     const row: Record<string, unknown> = {
-      expressions: s.values.map((value) => ({ value, text: query, location: { row: 1, col: 1 } })),
+      expressions: s.values.map((value, i) => ({ value, text: exprs[i]?.text ?? query, location: exprs[i]?.location ?? { row: 1, col: 1 } })),
     };
     if (Object.keys(s.bindings).length > 0) row.bindings = s.bindings;
     return row;
   });
   out(JSON.stringify({ result }, null, 2));
+}
+
+/** Source text and position of each expression of a query, as `opa eval` reports them. */
+function expressionTexts(query: string): { text: string; location: { row: number; col: number } }[] {
+  const exprs = parseQuery(query);
+  const lines = query.split('\n');
+  const offset = (row: number, col: number) => lines.slice(0, row - 1).reduce((n, l) => n + l.length + 1, 0) + col - 1;
+  return exprs.map((e, i) => {
+    const start = offset(e.loc.row, e.loc.col);
+    const next = exprs[i + 1];
+    const end = next ? offset(next.loc.row, next.loc.col) : query.length;
+    const text = query.slice(start, end).trim().replace(/;$/, '').trim();
+    return { text, location: { row: e.loc.row, col: e.loc.col } };
+  });
 }
 
 export async function main(argv: string[], io: { stdout: (s: string) => void; stderr: (s: string) => void } = { stdout: (s) => process.stdout.write(s + '\n'), stderr: (s) => process.stderr.write(s + '\n') }): Promise<number> {

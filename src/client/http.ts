@@ -65,10 +65,6 @@ export class HttpTransport implements Transport {
     return this.cookies.get(name);
   }
 
-  clearCookies(): void {
-    this.cookies.clear();
-  }
-
   request(step: ClientStep, req: HttpRequest): Promise<HttpResponse> {
     const prefix = this.base.pathname.replace(/\/+$/, '');
     const target = new URL(this.base.origin + prefix + req.path);

@@ -1,7 +1,7 @@
 /**
  * Decrypts the KBS resource response (flattened JWE, specs/trustee.md §2.4) with the TEE private key. Only the
  * key-management algorithm of this key and `A256GCM` are accepted, so a response that tries another algorithm (or a
- * downgrade to RSA1_5) is rejected instead of decrypted.
+ * downgrade to RSA1_5) is rejected instead of decrypted, and so is a compressed (`zip`) payload.
  */
 import { flattenedDecrypt } from 'jose';
 import { KbsClientError, reason } from './errors.js';
@@ -13,6 +13,8 @@ export async function decryptResponse(jwe: FlattenedJweResponse, key: TeeKeyPair
     const { plaintext } = await flattenedDecrypt(jwe, key.privateKey, {
       keyManagementAlgorithms: [key.alg],
       contentEncryptionAlgorithms: ['A256GCM'],
+      // The KBS never compresses; refusing "zip" outright closes the decompression-bomb door (security-cases §19).
+      maxDecompressedLength: 0,
     });
     return Buffer.from(plaintext);
   } catch (e) {

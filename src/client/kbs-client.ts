@@ -70,11 +70,6 @@ export class KbsClient {
     this.passportToken = opts.token;
   }
 
-  /** The token of the last successful handshake (or the passport token). */
-  get attestationToken(): string | undefined {
-    return this.token ?? this.passportToken;
-  }
-
   /** Step 1 of RCAR: `POST /auth`. The session cookie is kept by the transport. */
   async auth(): Promise<Challenge> {
     const res = await this.transport.request('auth', {

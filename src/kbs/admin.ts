@@ -176,8 +176,7 @@ export interface AdminSetupOptions {
 export async function createAdminAuthorizer(cfg: AdminConfig, opts: AdminSetupOptions): Promise<AdminAuthorizer> {
   switch (cfg.mode) {
     case 'InsecureAllowAll':
-      opts.log?.warn('admin authorization mode InsecureAllowAll: every admin request is allowed');
-      return new AllowAll();
+      return new AllowAll(); // warned through config.warnings
     case 'DenyAll':
       return new DenyAll();
     case 'AuthenticatedAuthorization': {

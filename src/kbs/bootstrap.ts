@@ -100,7 +100,6 @@ export async function createKbs(config: KbsConfig, opts: CreateKbsOptions = {}):
   const tokens = new TokenVerifier({ trustedCerts, jwks, trustedKeys, insecureHeaderJwk: at.insecureHeaderJwk });
   if (!tokens.hasTrustMaterial)
     throw new ConfigError('attestation_token', 'no token trust material: configure trusted_certs_paths or trusted_jwk_sets (or insecure_header_jwk = true for testing)');
-  if (at.insecureHeaderJwk) log.warn('attestation_token.insecure_header_jwk = true: any token signer key in the JWT header is trusted');
 
   const admin: AdminAuthorizer = await createAdminAuthorizer(config.admin, { dataDir: config.dataDir, fetch: fetchImpl, now: clock(), log });
   const adminTokenPath = config.admin.mode === 'Embedded' ? ensureEmbeddedAdmin(config.dataDir, clock()).tokenPath : undefined;
@@ -123,9 +122,16 @@ export async function createKbs(config: KbsConfig, opts: CreateKbsOptions = {}):
   }
 
   const lifetimeMs = (config.attestationService?.timeoutMin ?? 5) * 60_000;
+  const sessionKv = await sessionStorage.open(SESSION_NAMESPACE);
+  // Abandoned sessions: the file/memory backends drop expired keys when listing (servers expire them natively).
+  let sweep: NodeJS.Timeout | undefined;
+  if (['Memory', 'LocalFs', 'LocalJson'].includes(sessionStorage.type)) {
+    sweep = setInterval(() => void sessionKv.list().catch(() => log.warn('session sweep failed')), 60_000);
+    sweep.unref();
+  }
   const ctx: KbsContext = {
     ...(as ? { as } : {}),
-    sessions: new SessionStore(await sessionStorage.open(SESSION_NAMESPACE), lifetimeMs, clock),
+    sessions: new SessionStore(sessionKv, lifetimeMs, clock),
     tokens,
     admin,
     resourcePolicy: await ResourcePolicy.open(await storage.open(RESOURCE_POLICY_NAMESPACE)),
@@ -143,6 +149,7 @@ export async function createKbs(config: KbsConfig, opts: CreateKbsOptions = {}):
     config,
     ...(adminTokenPath ? { adminTokenPath } : {}),
     async close() {
+      if (sweep) clearInterval(sweep);
       await app.close();
       for (const c of closers) await c();
       if (!opts.storage) {

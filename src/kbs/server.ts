@@ -83,6 +83,14 @@ export async function buildKbsApp(ctx: KbsContext, opts: BuildAppOptions = {}): 
       .send(JSON.stringify({ type: ERROR_TYPE_PREFIX + 'InternalError', title: 'InternalError', status: 500, detail: 'internal error' }));
   });
 
+  // Trustee (actix) answers a known path with an unsupported method with 405, anything else with 404.
+  app.setNotFoundHandler((req, reply) => {
+    const path = (req.raw.url ?? '').split('?')[0]!;
+    if (path === '/metrics' || path === '/healthz') return reply.status(405).header('allow', 'GET').send();
+    if (path.startsWith('/kbs/v0/')) return reply.status(405).header('allow', 'GET, POST, PUT, DELETE').send();
+    return reply.status(404).send();
+  });
+
   app.get('/healthz', async (_req, reply) => reply.send());
   app.get('/metrics', async (_req, reply) => {
     const text = await ctx.metrics.registry.metrics();

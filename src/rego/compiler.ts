@@ -5,7 +5,7 @@
 import { RegoError, type Location } from './errors.js';
 import type { Expr, Module, Rule, Term, With } from './ast.js';
 import type { BuiltinDef } from './builtins/types.js';
-import { fromJSON, RegoObject, RegoSet, type Value } from './value.js';
+import { equal as equalValues, fromJSON, RegoObject, RegoSet, type Value } from './value.js';
 
 export type RuleKind = 'complete' | 'partialset' | 'partialobject' | 'function';
 
@@ -26,8 +26,9 @@ export interface RuleSet {
   defs: CRule[];
   defaultValue: Term | undefined;
   arity: number;
-  /** Set when every definition has an empty (true) body and a constant value: precomputed value. */
   id: number;
+  /** Complete rules whose every definition is `p := <constant>` (no body): the value, computed once at compile time. */
+  constant?: Value;
 }
 
 export interface Node {
@@ -593,6 +594,15 @@ const EMPTY_SCOPE = new Set<string>();
 
 /** Reorders a body so every expression's inputs are bound before it runs; recurses into nested bodies. */
 export function orderBody(body: Expr[], bound: Set<string>, outerScope: Set<string>): Expr[] {
+  const assigned = new Set<string>();
+  for (const e of body) {
+    if (e.kind !== 'assign') continue;
+    for (const v of varsOfTerm(e.left, new Set())) {
+      if (v.startsWith('$')) continue;
+      if (assigned.has(v)) throw new RegoError('rego_compile_error', `var ${v} assigned above`, e.loc);
+      assigned.add(v);
+    }
+  }
   const outs = body.map((e) => analyze(e, EMPTY_SCOPE).out);
   const declIdx = new Map<string, number>();
   body.forEach((e, i) => declaredHere(e).forEach((v) => (declIdx.has(v) ? undefined : declIdx.set(v, i))));
@@ -630,7 +640,16 @@ export function orderBody(body: Expr[], bound: Set<string>, outerScope: Set<stri
       const unsafe = [...a.need].filter((v) => !b.has(v)).sort();
       const names = unsafe.length > 0 ? unsafe : [...a.out].filter((v) => !b.has(v)).sort();
       const shown = names.filter((v) => !v.startsWith('$'));
-      throw new RegoError('rego_unsafe_var_error', `var ${shown[0] ?? (names[0] ? '_' : '_')} is unsafe`, e.loc);
+      const name = shown[0] ?? names[0];
+      let loc = e.loc;
+      if (name !== undefined) {
+        let found: Location | undefined;
+        visitExpr(e, (t) => {
+          if (!found && t.type === 'var' && t.name === name) found = t.loc;
+        });
+        if (found) loc = found;
+      }
+      throw new RegoError('rego_unsafe_var_error', `var ${shown[0] ?? '_'} is unsafe`, loc);
     }
     const { e, i } = remaining.splice(picked, 1)[0]!;
     out.push(orderNested(e, b, scopes[i]!));
@@ -875,6 +894,21 @@ export function buildCompiled(modules: Module[], builtinList: BuiltinDef[]): Com
     if (c.args.length !== ar && c.args.length !== ar + 1) throw new RegoError('rego_type_error', `data.${c.target.path.join('.')}: ${c.args.length < ar ? 'too few' : 'too many'} arguments`, c.loc);
   }
   checkRecursion(root, rulesets);
+  for (const rs of rulesets) {
+    if (rs.kind !== 'complete' || rs.defs.length === 0) continue;
+    let v: Value | undefined;
+    for (const d of rs.defs) {
+      const b = d.body;
+      const trivial = d.elseChain.length === 0 && b.length === 1 && b[0]!.kind === 'term' && b[0]!.withs.length === 0 && (b[0] as Expr & { kind: 'term' }).term.type === 'scalar' && (b[0] as Expr & { kind: 'term' }).term.type === 'scalar' && ((b[0] as Expr & { kind: 'term' }).term as { value: Value }).value === true;
+      const c = trivial ? constValue(d.value) : undefined;
+      if (c === undefined || (v !== undefined && !equalValues(v, c))) {
+        v = undefined;
+        break;
+      }
+      v = c;
+    }
+    if (v !== undefined) rs.constant = v;
+  }
   return { root, builtins, rulesets, calls };
 }
 

@@ -533,6 +533,7 @@ export class Evaluator {
   // ---------------------------------------------------------------- rules
 
   evalRuleSet(rs: RuleSet): Value | undefined {
+    if (rs.constant !== undefined) return rs.constant;
     const m = this.memo.get(rs.id);
     if (m !== undefined) return m === UNDEF ? undefined : m;
     this.enter(rs.defs[0]?.loc);

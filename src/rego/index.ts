@@ -187,6 +187,7 @@ class Policy implements CompiledPolicy {
     const nowNs = BigInt(now.getTime()) * 1_000_000n;
     const input = options.input === undefined ? undefined : fromJSON(options.input);
     const data = options.data === undefined ? RegoObject.EMPTY : fromJSON(options.data);
+    if (!(data instanceof RegoObject)) throw new RegoError('eval_type_error', 'the base data document must be a JSON object');
     return new Evaluator(this.compiled, input, data, { maxSteps: limits.maxSteps, maxMs: limits.maxMs, maxDepth: limits.maxDepth, strict: options.strictBuiltinErrors ?? false, nowNs });
   }
 
@@ -194,8 +195,12 @@ class Policy implements CompiledPolicy {
     try {
       return f();
     } catch (e) {
-      if (e instanceof RangeError && /call stack/i.test(e.message)) throw new RegoError('eval_limit_error', 'evaluation exceeded the maximum stack depth');
-      throw e;
+      if (e instanceof RegoError) throw e;
+      let err: RegoError;
+      if (e instanceof RangeError) err = new RegoError('eval_limit_error', /call stack/i.test(e.message) ? 'evaluation exceeded the maximum stack depth' : `evaluation exceeded a resource limit: ${e.message}`);
+      else err = new RegoError('eval_internal_error', `internal error: ${e instanceof Error ? e.message : String(e)}`);
+      (err as { cause?: unknown }).cause = e;
+      throw err;
     }
   }
 

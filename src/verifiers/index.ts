@@ -7,5 +7,6 @@ import './snp/register.js';
 import './tdx/register.js';
 import './sgx/register.js';
 import './tpm/register.js';
+import './az-snp-vtpm/register.js';
 
 export { registeredTees, verifierFactory } from './types.js';

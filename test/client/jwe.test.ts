@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { constants, createCipheriv, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { FlattenedEncrypt, importJWK, type JWK } from 'jose';
 import { TeeKeyPair, type TeeKeyAlgorithm } from '../../src/client/tee-key.js';
 import { decryptResponse } from '../../src/client/jwe.js';
@@ -66,4 +66,51 @@ test('refuses a key-management algorithm other than the TEE key\'s (no RSA-OAEP 
 test('parseJweResponse requires every member as a string', () => {
   assert.throws(() => parseJweResponse({ protected: 'a', iv: 'b', ciphertext: 'c', tag: 'd' }), /encrypted_key/);
   assert.throws(() => parseJweResponse([]), /not a JSON object/);
+});
+
+/** A JWE built by hand with valid cryptography, so only the header decides whether the client accepts it. */
+function handMadeRsaJwe(key: TeeKeyPair, header: Record<string, unknown>, plaintext: Buffer, opts: { rsa15?: boolean; tagLength?: number } = {}) {
+  const cek = randomBytes(32);
+  const iv = randomBytes(12);
+  const pub = createPublicKey(key.privateKey);
+  const encryptedKey = opts.rsa15
+    ? publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_PADDING }, cek)
+    : publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
+  const protectedB64 = Buffer.from(JSON.stringify(header)).toString('base64url');
+  const cipher = createCipheriv('aes-256-gcm', cek, iv);
+  cipher.setAAD(Buffer.from(protectedB64, 'ascii'));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return parseJweResponse({
+    protected: protectedB64,
+    encrypted_key: encryptedKey.toString('base64url'),
+    iv: iv.toString('base64url'),
+    ciphertext: ciphertext.toString('base64url'),
+    tag: cipher.getAuthTag().subarray(0, opts.tagLength ?? 16).toString('base64url'),
+  });
+}
+
+test('the hand-made RSA-OAEP-256 JWE decrypts (control for the cases below)', async () => {
+  const key = TeeKeyPair.generate('RSA-OAEP-256');
+  assert.deepEqual(await decryptResponse(handMadeRsaJwe(key, { alg: 'RSA-OAEP-256', enc: 'A256GCM' }, secret), key), secret);
+});
+
+test('security-cases §19: RSA1_5, zip, truncated tag and an epk off the curve are all rejected', async () => {
+  const rsa = TeeKeyPair.generate('RSA-OAEP-256');
+  await assert.rejects(decryptResponse(handMadeRsaJwe(rsa, { alg: 'RSA1_5', enc: 'A256GCM' }, secret, { rsa15: true }), rsa), rejected);
+  await assert.rejects(
+    decryptResponse(handMadeRsaJwe(rsa, { alg: 'RSA-OAEP-256', enc: 'A256GCM', zip: 'DEF' }, secret), rsa),
+    (e: unknown) => rejected(e) && /"zip"/.test((e as Error).message),
+  );
+  await assert.rejects(
+    decryptResponse(handMadeRsaJwe(rsa, { alg: 'RSA-OAEP-256', enc: 'A256GCM' }, secret, { tagLength: 8 }), rsa),
+    (e: unknown) => rejected(e) && /Tag length/i.test((e as Error).message),
+  );
+
+  const ec = TeeKeyPair.generate();
+  const good = await encryptTo(ec, secret);
+  const hdr = JSON.parse(Buffer.from(good.protected, 'base64url').toString());
+  const y = Buffer.from(hdr.epk.y, 'base64url');
+  y[31]! ^= 1; // (x, y') is not on P-256
+  const offCurve = Buffer.from(JSON.stringify({ ...hdr, epk: { ...hdr.epk, y: y.toString('base64url') } })).toString('base64url');
+  await assert.rejects(decryptResponse({ ...good, protected: offCurve }, ec), rejected);
 });

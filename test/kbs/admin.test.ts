@@ -101,3 +101,27 @@ test('identity provider from an https JWK set through OIDC discovery (injected f
   r = await call(k.url, 'GET', '/kbs/v0/resource-policy', { headers: { authorization: `Bearer ${hs}` } });
   assert.equal(r.status, 401);
 });
+
+test('embedded admin credentials: created once, token re-issued only when missing or within 30 days of expiry', async () => {
+  const { ensureEmbeddedAdmin } = await import('../../src/kbs/admin.js');
+  const { readFileSync, rmSync } = await import('node:fs');
+  const { decodeJwt } = await import('jose');
+  const d = mkdtempSync(join(tmpdir(), 'kbs-emb-'));
+  const t0 = new Date('2026-01-01T00:00:00Z');
+  const first = ensureEmbeddedAdmin(d, t0);
+  assert.equal(first.issued, true);
+  const key1 = readFileSync(join(d, 'admin-key.pem'), 'utf8');
+  const tok1 = readFileSync(first.tokenPath, 'utf8');
+  assert.equal(decodeJwt(tok1).exp, Math.floor(t0.getTime() / 1000) + 365 * 24 * 3600);
+  // 300 days later: still more than 30 days left → unchanged.
+  const later = ensureEmbeddedAdmin(d, new Date(t0.getTime() + 300 * 86400_000));
+  assert.equal(later.issued, false);
+  assert.equal(readFileSync(first.tokenPath, 'utf8'), tok1);
+  // 340 days later: 25 days left → re-issued with the same key.
+  const renew = ensureEmbeddedAdmin(d, new Date(t0.getTime() + 340 * 86400_000));
+  assert.equal(renew.issued, true);
+  assert.notEqual(readFileSync(first.tokenPath, 'utf8'), tok1);
+  assert.equal(readFileSync(join(d, 'admin-key.pem'), 'utf8'), key1);
+  rmSync(first.tokenPath);
+  assert.equal(ensureEmbeddedAdmin(d, t0).issued, true);
+});

@@ -136,3 +136,32 @@ test('handshake helper yields a token usable for resources', async (t) => {
   const { token } = await handshake(k.url);
   assert.equal(typeof decodeJwt(token).exp, 'number');
 });
+
+test('a storage outage is 503 StorageUnavailable and leaks no backend detail', async (t) => {
+  const { MemoryBackend } = await import('../../src/storage/memory.js');
+  const { StorageUnavailableError } = await import('../../src/storage/types.js');
+  const base = new MemoryBackend();
+  let down = false;
+  const flaky = {
+    type: 'Memory',
+    async open(ns: string) {
+      const kv = await base.open(ns);
+      const guard = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A) => {
+        if (down) throw new StorageUnavailableError('connect ECONNREFUSED 10.0.0.7:5432 password=hunter2');
+        return f(...a);
+      };
+      return { namespace: ns, get: guard(kv.get.bind(kv)), set: guard(kv.set.bind(kv)), delete: guard(kv.delete.bind(kv)), list: guard(kv.list.bind(kv)), take: guard(kv.take.bind(kv)) };
+    },
+    ping: async () => {},
+    close: async () => {},
+  };
+  const k = await startKbs({}, { storage: flaky });
+  t.after(() => k.stop());
+  down = true;
+  const a = await auth(k.url);
+  assert.equal(a.reply.status, 503);
+  assert.equal(errorType(a.reply), 'StorageUnavailable');
+  assert.doesNotMatch(a.reply.text, /hunter2|10\.0\.0\.7/);
+  down = false;
+  assert.equal((await auth(k.url)).reply.status, 200);
+});

@@ -35,6 +35,10 @@ const EXPECT: Record<string, string | null> = {
   'test-config/kbs.toml': null,
   'test-config/resource-kbs.toml': null,
   'test-config/external-plugin.toml': 'plugins[0].name',
+  'test-config/external-plugin-attest.toml': 'plugins[0].name',
+  'test-config/external-plugin-resource.toml': 'plugins[0].name',
+  'test-config/external-plugin-resource-tls.toml': 'plugins[0].name',
+  'test-config/external-plugin-tls.toml': 'plugins[0].name',
 };
 
 for (const [file, key] of Object.entries(EXPECT)) {

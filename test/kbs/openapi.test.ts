@@ -48,3 +48,11 @@ test('undocumented paths under /kbs/v0 are 404 PluginNotFound', async (t) => {
     assert.ok(spec.paths[p!]?.[m!.toLowerCase()] === undefined, `${m} ${p} is not documented`);
   }
 });
+
+test('unsupported methods on known paths are 405, unknown paths 404', async (t) => {
+  const k = await startKbs();
+  t.after(() => k.stop());
+  assert.equal((await call(k.url, 'POST', '/metrics')).status, 405);
+  assert.equal((await call(k.url, 'PATCH', '/kbs/v0/resource/a/b/c')).status, 405);
+  assert.equal((await call(k.url, 'GET', '/nothing')).status, 404);
+});

@@ -143,3 +143,38 @@ test('reference values through the KBS admin API', async (t) => {
   const anon = await fetch(`${k.url}/kbs/v0/reference-value/svn`);
   assert.equal(anon.status, 401);
 });
+
+test('init-data with a Kata agent policy: agent_policy_claims reach the resource policy; validated identifiers in the token', async (t) => {
+  const { k, admin } = await setup(t);
+  const policyData = {
+    containers: [
+      { OCI: { Annotations: {}, Process: { Args: ['/pause'], User: { UID: 65535 } } } },
+      { OCI: { Annotations: { 'io.kubernetes.cri.image-name': 'bitnami/nginx:latest' }, Process: { Args: ['/opt/bitnami/scripts/nginx/run.sh'], User: { UID: 1001 } } } },
+    ],
+  };
+  const toml = [
+    'version = "0.1.0"',
+    'algorithm = "sha384"',
+    '[data]',
+    '"policy.rego" = \'\'\'',
+    'package agent_policy',
+    '',
+    'default AllowRequestsFailingPolicy := false',
+    '',
+    `policy_data := ${JSON.stringify(policyData, null, 2)}`,
+    "'''",
+    '',
+  ].join('\n');
+  await admin.setResourcePolicy(`package policy
+import rego.v1
+default allow := false
+allow if {
+  input.submods.cpu0["ear.veraison.annotated-evidence"].init_data_claims.agent_policy_claims.containers[1].OCI.Process.Args[0] == "/opt/bitnami/scripts/nginx/run.sh"
+}
+`);
+  const g = guest(k, { initData: toml });
+  const token = await g.handshake();
+  assert.deepEqual(await g.getResource('default/key/1'), SECRET);
+  const claims = (await import('jose')).decodeJwt(token) as any;
+  assert.deepEqual(claims.submods.cpu0['ear.trustee.identifiers'].validated, { container_images: ['bitnami/nginx:latest'], container_uids: [65535, 1001] });
+});

@@ -96,3 +96,11 @@ test('aggregates', () => {
   assert.equal(call('any', set(false, true)), true);
   assert.equal(call('any', []), false);
 });
+
+test('resource guards: a single call cannot allocate without bound', () => {
+  assert.throws(() => call('bits.lsh', 1, 1_000_000), (e: unknown) => e instanceof BuiltinError && /shift too large/.test(e.message));
+  assert.throws(() => call('numbers.range', 0, 100_000_000), (e: unknown) => e instanceof BuiltinError && /range too large/.test(e.message));
+  assert.throws(() => call('sprintf', '%999999999d', [1]), (e: unknown) => e instanceof BuiltinError && /too large/.test(e.message));
+  assert.throws(() => call('net.cidr_expand', '10.0.0.0/8'), (e: unknown) => e instanceof BuiltinError && /too large to expand/.test(e.message));
+  assert.throws(() => call('time.add_date', 0, 1e9, 0, 0), (e: unknown) => e instanceof BuiltinError && /time outside of valid range/.test(e.message));
+});

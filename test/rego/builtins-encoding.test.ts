@@ -21,6 +21,7 @@ test('base64 / base64url / hex (Go strictness)', () => {
 
 test('JSON: big integers exact, sorted keys, Go error wording', () => {
   assert.equal(call('json.marshal', [{ foo: set(3, 1, 2) }]), '[{"foo":[1,2,3]}]');
+  assert.equal(call('json.marshal', { '<k>': 'a&b' }), '{"\\u003ck\\u003e":"a\\u0026b"}'); // Go's HTML-safe escaping
   assert.equal(callRaw('json.unmarshal', '123456789012345678901234'), 123456789012345678901234n);
   assert.deepEqual(call('json.unmarshal', '{"b":[1,2.5,"x"],"a":null}'), { a: null, b: [1, 2.5, 'x'] });
   assert.throws(() => call('json.unmarshal', '{'), /unexpected end of JSON input/);
@@ -34,10 +35,14 @@ test('JSON: big integers exact, sorted keys, Go error wording', () => {
 test('YAML round trip and validity', () => {
   const text = call('yaml.marshal', [{ foo: set(1, 2, 3) }]) as string;
   assert.deepEqual(call('yaml.unmarshal', text), [{ foo: [1, 2, 3] }]);
-  assert.deepEqual(call('yaml.unmarshal', 'a: 1\nb: [x, y]\n'), { a: 1, b: ['x', 'y'] });
+  assert.deepEqual(call('yaml.unmarshal', 'a: 1\nb: [x, y]\n'), { a: 1, b: ['x', true] }); // go-yaml v2: "y" is a YAML 1.1 boolean
   assert.equal(call('yaml.is_valid', 'foo:\n  - qux: bar\n  - baz: {'), false);
+  // sigs.k8s.io/yaml (OPA) reads YAML 1.1: yes/no are booleans, 0777 is octal, timestamps become RFC 3339 text.
+  assert.deepEqual(call('yaml.unmarshal', 'a: yes\nb: 0777\nc: 2001-12-14\nd: !!binary aGVsbG8=\n'), { a: true, b: 511, c: '2001-12-14T00:00:00Z', d: 'aGVsbG8=' });
+  assert.equal(call('yaml.marshal', { a: 'yes' }), 'a: "yes"\n');
+  assert.throws(() => call('yaml.unmarshal', 'a: .inf'), /not JSON numbers/);
   assert.equal(call('yaml.is_valid', '{"json": "ok"}'), true);
-  assert.throws(() => call('yaml.unmarshal', '[1,2,3'), /yaml\.unmarshal: yaml: line 1/);
+  assert.throws(() => call('yaml.unmarshal', '[1,2,3'), /yaml\.unmarshal: yaml: line 1: did not find expected ',' or '\]'/);
 });
 
 test('urlquery', () => {

@@ -50,3 +50,13 @@ test('glob.match (gobwas semantics)', () => {
   assert.equal(call('glob.match', 'a\\*b', [], 'axb'), false);
   assert.equal(call('glob.quote_meta', '*.github.com'), '\\*.github.com');
 });
+
+test('regex.globs_match: intersection of two globs', () => {
+  assert.equal(call('regex.globs_match', 'a.a.[0-9]+z', '.b.b2359825792*594823z'), true);
+  assert.equal(call('regex.globs_match', '[a-z]+', '[0-9]*'), false);
+  assert.equal(call('regex.globs_match', '[a-z]+\\[[0-9]+\\]', 'foo\\[1\\]'), true);
+  assert.equal(call('regex.globs_match', '[a-z]+\\[[0-9]+\\]', 'foo["bar"]'), false);
+  assert.equal(call('regex.globs_match', '[^a-z]', 'b'), false);
+  assert.equal(call('regex.globs_match', 'a*', ''), true);
+  assert.throws(() => call('regex.globs_match', 'pqrs]', '[a-b]+'), /input:pqrs\], pos:5, set-close '\]' with no preceding '\['/);
+});

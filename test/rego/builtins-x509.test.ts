@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, webcrypto } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { call, callCtx, ctx } from './builtins-helper.js';
@@ -73,9 +73,8 @@ async function selfSigned(cn: string, dns: string[]): Promise<string> {
   cert.extensions = [new pkijs.Extension({ extnID: '2.5.29.17', critical: false, extnValue: san.toSchema().toBER(false) })];
   const spki = publicKey.export({ format: 'der', type: 'spki' });
   cert.subjectPublicKeyInfo.fromSchema(asn1js.fromBER(new Uint8Array(spki)).result);
-  const crypto = pkijs.getCrypto(true);
   const jwk = privateKey.export({ format: 'jwk' });
-  const key = await crypto.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  const key = await webcrypto.subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
   await cert.sign(key, 'SHA-256');
   const der = Buffer.from(cert.toSchema(true).toBER(false));
   return `-----BEGIN CERTIFICATE-----\n${der.toString('base64')}\n-----END CERTIFICATE-----\n`;

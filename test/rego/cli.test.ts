@@ -41,3 +41,19 @@ test('errors go to stderr with exit 1', async () => {
   const m = await run(['eval', '-d', join(dir, 'missing.rego'), 'data.x']);
   assert.equal(m.code, 1);
 });
+
+test('queries with several expressions report each expression and the bindings', async () => {
+  const r = await run(['eval', '-d', join(dir, 'd.json'), '--format', 'json', 'x := data.admins[_]; x != "z"']);
+  assert.equal(r.code, 0);
+  assert.deepEqual(JSON.parse(r.out), {
+    result: [
+      {
+        expressions: [
+          { value: true, text: 'x := data.admins[_]', location: { row: 1, col: 1 } },
+          { value: true, text: 'x != "z"', location: { row: 1, col: 22 } },
+        ],
+        bindings: { x: 'bob' },
+      },
+    ],
+  });
+});

@@ -35,6 +35,16 @@ test('unsafe variables are compile errors', () => {
   assert.equal(e3.code, 'rego_unsafe_var_error');
 });
 
+test('the unsafe variable is located precisely', () => {
+  const e = compileErr('package p\nallow { 1 < yy }\n');
+  assert.match(e.message, /^policy\.rego:2:13: rego_unsafe_var_error: var yy is unsafe$/);
+});
+
+test('a non-object base data document is rejected', () => {
+  const pol = compile([{ filename: 'p.rego', source: 'package p\nx := 1' }]);
+  assert.throws(() => pol.evaluate('data.p.x', { data: [1, 2] }), (e: unknown) => e instanceof RegoError && /base data document must be a JSON object/.test(e.message));
+});
+
 test('body expressions are reordered for safety', () => {
   const pol = compile([{ filename: 'p.rego', source: 'package p\nallow { x > 1; x := input.n }\n' }]);
   assert.equal(pol.evaluate('data.p.allow', { input: { n: 2 } }), true);
@@ -110,4 +120,33 @@ test('hostile: deeply nested input and terms do not crash', () => {
   assert.ok(Array.isArray(v));
   // pathological parser input: error, not a hang or stack overflow
   assert.throws(() => compile([{ filename: 'p.rego', source: 'package p\nx := ' + '['.repeat(100000) }]), (e: unknown) => e instanceof RegoError);
+});
+
+test('hostile: mutated policies only ever fail with RegoError (deterministic fuzz)', () => {
+  const seeds = [
+    'package p\nimport rego.v1\ndefault allow := false\nallow if {\n  some x in input.xs\n  x.name == "a"\n  count([y | y := x.items[_]; y > 1]) > 0\n}\nf(x) := y if { y := {k: v | some k, v in x} } else := {}\ns contains z if z := input.a[_].b\n',
+    'package q\np[x] = y { y := input[x]; not y == false }\nq = {"a": [1, 2.5, "s", null, true], "b": {1, 2}}\nr { every v in input.vs { v != 0 } }\nt := x { x := sum([1, 2]) with input as {} }\n',
+  ];
+  let state = 42;
+  const rnd = (n: number) => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state % n;
+  };
+  const alphabet = '{}[]()|,:=."`\n _x-#';
+  for (let i = 0; i < 600; i++) {
+    let s = seeds[i % seeds.length]!;
+    for (let j = 0, n = 1 + rnd(3); j < n; j++) {
+      const p = rnd(s.length + 1);
+      const r = rnd(3);
+      if (r === 0) s = s.slice(0, p) + s.slice(p + 1 + rnd(5));
+      else if (r === 1) s = s.slice(0, p) + alphabet[rnd(alphabet.length)] + s.slice(p);
+      else s = s.slice(0, p) + s.slice(rnd(s.length));
+    }
+    try {
+      const pol = compile([{ filename: `fuzz${i}.rego`, source: s }]);
+      pol.evaluate('data', { input: { xs: [{ name: 'a', items: [2] }], a: [{ b: 1 }], vs: [1] }, limits: { maxMs: 100 } });
+    } catch (e) {
+      assert.ok(e instanceof RegoError, `non-RegoError for input ${JSON.stringify(s)}: ${(e as Error).stack}`);
+    }
+  }
 });

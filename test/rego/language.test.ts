@@ -228,3 +228,24 @@ test('compile is cached by module text and host built-in names, but binds each c
   assert.equal(b.evaluate('data.p.x'), 2);
   assert.notEqual(compile([{ filename: 'm.rego', source: 'package p\nx := 2' }]).hash, a.hash);
 });
+
+test('re-assigning a variable with := in the same body is a compile error', () => {
+  assert.throws(() => compile([{ filename: 'm.rego', source: 'package p\nx { a := 1; a := 2 }' }]), (e: unknown) => e instanceof RegoError && e.code === 'rego_compile_error' && /var a assigned above/.test(e.message));
+});
+
+test('METADATA annotations: rego.metadata.rule and rego.metadata.chain', () => {
+  const src = `# METADATA
+# title: Pkg
+package p
+
+# METADATA
+# title: Allow rule
+# authors:
+# - Jane Doe <jane@example.com>
+allow := rego.metadata.rule()
+chain := rego.metadata.chain()
+`;
+  const pol = compile([{ filename: 'm.rego', source: src }]);
+  assert.deepEqual(pol.evaluate('data.p.allow'), { scope: 'rule', title: 'Allow rule', authors: [{ name: 'Jane Doe', email: 'jane@example.com' }] });
+  assert.deepEqual(pol.evaluate('data.p.chain'), [{ path: ['p', 'chain'] }, { path: ['p'], annotations: { scope: 'package', title: 'Pkg' } }]);
+});

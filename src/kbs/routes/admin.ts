@@ -2,6 +2,7 @@
  * Built-in admin endpoints (specs/trustee.md §1.2): attestation policy and reference values through the AS, the
  * resource policy here. Admin failures on these endpoints are `AdminAuthAccess`.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AdminAuthAccess, AttestationError, InvalidRequestPath, RvpsError } from '../errors.js';
 import { AdminDenied } from '../admin.js';
@@ -29,7 +30,10 @@ export const adminRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app, 
 
   app.post('/kbs/v0/resource-policy', async (req, reply) => {
     await requireAdmin(req);
-    await ctx.resourcePolicy.set(parseSetResourcePolicyBody(req.body as Buffer));
+    const source = parseSetResourcePolicyBody(req.body as Buffer);
+    await ctx.resourcePolicy.set(source);
+    // Every policy change is an explicit, logged decision (an allow-all policy must never be silent).
+    req.log.warn({ sha256: createHash('sha256').update(source).digest('hex') }, 'resource policy replaced');
     return reply.send();
   });
 

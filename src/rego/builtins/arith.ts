@@ -79,7 +79,7 @@ function roundHalfAway(x: number): number {
 function range(name: string, a: bigint, b: bigint, step: bigint): Value {
   const out: Value[] = [];
   const count = (a <= b ? b - a : a - b) / step + 1n;
-  if (count > 10_000_000n) throw builtinError(name, 'range too large');
+  if (count > 1_000_000n) throw builtinError(name, 'range too large');
   if (a <= b) for (let x = a; x <= b; x += step) out.push(normNum(x));
   else for (let x = a; x >= b; x -= step) out.push(normNum(x));
   return out;

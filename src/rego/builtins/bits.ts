@@ -1,5 +1,5 @@
 /** Bitwise operations on integers (big-integer exact, two's complement as Go's big.Int). */
-import { def, asInteger, BuiltinTypeError } from './util.js';
+import { def, asInteger, BuiltinTypeError, BuiltinError } from './util.js';
 import type { BuiltinDef, Value } from './util.js';
 import { normNum } from '../value.js';
 
@@ -18,6 +18,8 @@ export const BITS_BUILTINS: BuiltinDef[] = [
   def('bits.negate', ['number'], 'number', (args) => normNum(~asInteger('bits.negate', args, 0))),
   bin('bits.lsh', (a, b) => {
     if (b < 0n) throw unsigned('bits.lsh');
+    // Bound the result size: a policy must not be able to allocate gigabytes with one shift.
+    if (b > 65_536n) throw new BuiltinError('bits.lsh: shift too large');
     return a << b;
   }),
   bin('bits.rsh', (a, b) => {

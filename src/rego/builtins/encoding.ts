@@ -54,6 +54,11 @@ function goSharpU(c: string): string {
 
 // ---- JSON
 
+/** Go's json.Marshal escapes <, >, & and U+2028/U+2029 (they can only occur inside strings in JSON text). */
+export function goJsonEscape(text: string): string {
+  return text.replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
 export function jsonUnmarshal(name: string, s: string): Value {
   try {
     return parseJson(s);
@@ -108,22 +113,49 @@ function marshalWithOptions(args: Value[]): Value {
     }
   }
   if (!opts.has('pretty') && sawIndentOrPrefix) pretty = true;
-  if (!pretty) return jsonText(v);
-  return prefix + jsonIndent(v, prefix, indent, 0);
+  if (!pretty) return goJsonEscape(jsonText(v));
+  return goJsonEscape(prefix + jsonIndent(v, prefix, indent, 0));
 }
 
 // ---- YAML (OPA goes through sigs.k8s.io/yaml: YAML is read as JSON-compatible data)
 
+/** libyaml's wording (what OPA reports) for the parse errors whose meaning is the same in both parsers. */
+function goYamlMessage(e: Error & { code?: string; linePos?: { line: number }[] }): string {
+  const first = e.message.split('\n')[0] ?? 'invalid YAML';
+  const line = e.linePos?.[0]?.line ?? Number(/line (\d+)/.exec(first)?.[1] ?? 1);
+  let msg = first.replace(/ at line \d+, column \d+:?$/, '');
+  if (e.code === 'MISSING_CHAR' || e.code === 'BAD_INDENT') {
+    if (/Flow sequence/.test(first)) msg = "did not find expected ',' or ']'";
+    else if (/Flow map/.test(first)) msg = "did not find expected ',' or '}'";
+  }
+  return `yaml: line ${line}: ${msg}`;
+}
+
 function yamlUnmarshal(s: string): Value {
   let doc: unknown;
   try {
-    doc = yamlParse(s, { intAsBigInt: true, uniqueKeys: false });
+    doc = yamlParse(s, { intAsBigInt: true, uniqueKeys: false, version: '1.1' });
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0] ?? 'invalid YAML';
-    const line = /line (\d+)/.exec(msg)?.[1] ?? '1';
-    throw builtinError('yaml.unmarshal', `yaml: line ${line}: ${msg.replace(/ at line \d+, column \d+:?$/, '')}`);
+    throw builtinError('yaml.unmarshal', goYamlMessage(e as Error));
   }
-  return fromJSON(doc === undefined ? null : doc);
+  return fromJSON(yamlPlain(doc));
+}
+
+/** YAML-only scalars as sigs.k8s.io/yaml turns them into JSON: timestamps → RFC 3339 text, !!binary → base64. */
+function yamlPlain(x: unknown): unknown {
+  if (x === undefined) return null;
+  if (x instanceof Date) return Number.isNaN(x.getTime()) ? null : x.toISOString().replace(/\.000Z$/, 'Z');
+  if (x instanceof Uint8Array) return Buffer.from(x).toString('base64');
+  if (typeof x === 'number' && !Number.isFinite(x)) throw builtinError('yaml.unmarshal', 'yaml: infinity and NaN are not JSON numbers');
+  if (Array.isArray(x)) return x.map(yamlPlain);
+  if (x instanceof Map) return new Map([...x].map(([k, v]) => [typeof k === 'string' ? k : String(k), yamlPlain(v)]));
+  if (x instanceof Set) return [...x].map(yamlPlain);
+  if (x && typeof x === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(x)) o[k] = yamlPlain(v);
+    return o;
+  }
+  return x;
 }
 
 function toPlain(v: Value): unknown {
@@ -233,7 +265,7 @@ export const ENCODING_BUILTINS: BuiltinDef[] = [
   }),
   def('hex.encode', ['string'], 'string', (args) => stringToBytes(asString('hex.encode', args, 0)).toString('hex')),
   def('hex.decode', ['string'], 'string', (args) => bytesToString(hexDecode(asString('hex.decode', args, 0)))),
-  def('json.marshal', ['any'], 'string', (args) => jsonText(args[0]!)),
+  def('json.marshal', ['any'], 'string', (args) => goJsonEscape(jsonText(args[0]!))),
   def('json.marshal_with_options', ['any', 'object'], 'string', marshalWithOptions),
   def('json.unmarshal', ['string'], 'any', (args) => jsonUnmarshal('json.unmarshal', asString('json.unmarshal', args, 0))),
   def('json.is_valid', ['any'], 'boolean', (args) => {
@@ -247,7 +279,7 @@ export const ENCODING_BUILTINS: BuiltinDef[] = [
     }
   }),
   def('yaml.marshal', ['any'], 'string', (args) =>
-    yamlStringify(toPlain(args[0]!), { sortMapEntries: true, indentSeq: false, lineWidth: 0 }),
+    yamlStringify(toPlain(args[0]!), { sortMapEntries: true, indentSeq: false, lineWidth: 0, version: '1.1' }),
   ),
   def('yaml.unmarshal', ['string'], 'any', (args) => yamlUnmarshal(asString('yaml.unmarshal', args, 0))),
   def('yaml.is_valid', ['any'], 'boolean', (args) => {

@@ -8,6 +8,7 @@ import { STRING_BUILTINS } from './strings.js';
 import { SPRINTF_BUILTINS } from './sprintf.js';
 import { REGEX_BUILTINS } from './regex.js';
 import { GLOB_BUILTINS } from './glob.js';
+import { GLOBS_BUILTINS } from './globs.js';
 import { COLLECTION_BUILTINS } from './collections.js';
 import { OBJECT_BUILTINS } from './objects.js';
 import { TYPE_BUILTINS } from './typefns.js';
@@ -32,6 +33,7 @@ export const STANDARD_BUILTINS: BuiltinDef[] = [
   ...SPRINTF_BUILTINS,
   ...REGEX_BUILTINS,
   ...GLOB_BUILTINS,
+  ...GLOBS_BUILTINS,
   ...COLLECTION_BUILTINS,
   ...OBJECT_BUILTINS,
   ...TYPE_BUILTINS,

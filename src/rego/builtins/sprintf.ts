@@ -2,7 +2,7 @@
  * sprintf with Go's fmt semantics, as OPA calls it: integers are passed as big.Int, other numbers as float64 (or their
  * text when out of float range), strings as Go strings, everything else as an ast.Value printing its Rego form.
  */
-import { def, asString, asArray } from './util.js';
+import { def, asString, asArray, BuiltinError } from './util.js';
 import type { BuiltinDef, Value } from './util.js';
 import { termString, goQuote } from './format.js';
 import { utf8 } from './util.js';
@@ -220,6 +220,12 @@ function argText(a: Arg): string {
   return fmtArg(a, 'v', { minus: false, plus: false, sharp: false, space: false, zero: false });
 }
 
+/** Go allows widths up to 1e6; larger ones would only serve to exhaust memory. */
+function limited(n: number): number {
+  if (n > 1_000_000) throw new BuiltinError('sprintf: width or precision too large');
+  return n;
+}
+
 export function goSprintf(format: string, values: Value[]): string {
   const args = values.map(toArg);
   let out = '';
@@ -246,13 +252,13 @@ export function goSprintf(format: string, values: Value[]): string {
     }
     let m = /^\d+/.exec(format.slice(i));
     if (m) {
-      spec.width = Number(m[0]);
+      spec.width = limited(Number(m[0]));
       i += m[0].length;
     }
     if (format[i] === '.') {
       i++;
       m = /^\d+/.exec(format.slice(i));
-      spec.prec = m ? Number(m[0]) : 0;
+      spec.prec = m ? limited(Number(m[0])) : 0;
       if (m) i += m[0].length;
     }
     if (i >= n) {

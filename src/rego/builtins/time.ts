@@ -131,6 +131,7 @@ function fromCivil(y: number, mo: number, d: number, h: number, mi: number, s: n
   dt.setUTCFullYear(y, mo - 1, d);
   dt.setUTCHours(h, mi, s, 0);
   const wallMs = dt.getTime();
+  if (!Number.isFinite(wallMs)) return INT64_MAX + 1n; // beyond JS dates: certainly outside Go's int64 range
   // Two passes settle the offset around transitions (as Go's lookup does).
   let off = zone.offsetAt(wallMs);
   off = zone.offsetAt(wallMs - off * 1000);
@@ -693,6 +694,7 @@ export const TIME_BUILTINS: BuiltinDef[] = [
     const name = 'time.add_date';
     const ns = nsOf(name, args[0]!, 1);
     const [y, m, d] = [1, 2, 3].map((i) => Number(asNumber(name, args, i))) as [number, number, number];
+    if (![y, m, d].every((x) => Number.isInteger(x) && Math.abs(x) < 1e7)) throw builtinError(name, 'time outside of valid range');
     const c = civil(ns, UTC);
     const out = fromCivil(c.year + y, c.month + m, c.day + d, c.hour, c.minute, c.second, c.nanos, UTC);
     return normNum(inRange(name, out));

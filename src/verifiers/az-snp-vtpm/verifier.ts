@@ -91,11 +91,11 @@ export class AzSnpVtpmVerifier implements Verifier {
     const quote = parseTpmsAttestQuote(ev.quote.message);
     verifyQuoteSignature(ev.quote.message, { alg: 'rsassa', hashAlg: TPM_ALG.sha256, signature: ev.quote.signature }, varData.ak);
     const covered = verifyPcrDigest(quote, ev.quote.pcrs);
-    if (!eq(quote.extraData, input.expectedReportData)) fail('TPM_NONCE_MISMATCH', "TPM quote nonce doesn't match the expected report data");
     if (ev.version === 2) {
       const want = Buffer.from(input.expectedReportData).toString('hex');
       if (!varData.userData || !varData.userData.toLowerCase().startsWith(want)) fail('AZ_USER_DATA_MISMATCH', "User-data in HCL variable data doesn't match report_data");
     }
+    if (!eq(quote.extraData, input.expectedReportData)) fail('TPM_NONCE_MISMATCH', "TPM quote nonce doesn't match the expected report data");
     if (input.expectedInitDataHash) checkInitDataPcr(ev.quote.pcrs, covered, input.expectedInitDataHash);
 
     // Trustee's az-snp-vtpm claim types: SNP values as strings, measurement in standard base64.

@@ -20,16 +20,32 @@ export interface CollateralSource {
 export type ReadText = (path: string) => Promise<string>;
 export type Fetch = (url: string, init?: { headers?: Record<string, string> }) => Promise<{ status: number; headers: Headers; body: Uint8Array }>;
 
+export type StatMtime = (path: string) => Promise<number>;
+
+/**
+ * The PCS-client-tool file. With `mtime` given (as in production) the file text is re-read only when its
+ * modification time changes, as Trustee's file backend does; otherwise it is read on every call.
+ */
 export class FileCollateralSource implements CollateralSource {
-  constructor(private readonly path: string, private readonly readText: ReadText, private readonly update: TcbUpdateType) {}
-  async get(req: CollateralRequest): Promise<Collateral> {
-    let text: string;
+  private cached?: { mtime: number; text: string };
+  constructor(
+    private readonly path: string,
+    private readonly readText: ReadText,
+    private readonly update: TcbUpdateType,
+    private readonly mtime?: StatMtime,
+  ) {}
+  private async text(): Promise<string> {
     try {
-      text = await this.readText(this.path);
+      if (!this.mtime) return await this.readText(this.path);
+      const m = await this.mtime(this.path);
+      if (this.cached?.mtime !== m) this.cached = { mtime: m, text: await this.readText(this.path) };
+      return this.cached.text;
     } catch {
       throw new CollateralError('collateral file cannot be read', 'ERR_DCAP_COLLATERAL_UNAVAILABLE');
     }
-    return collateralFromFile(text, req, this.update);
+  }
+  async get(req: CollateralRequest): Promise<Collateral> {
+    return collateralFromFile(await this.text(), req, this.update);
   }
 }
 

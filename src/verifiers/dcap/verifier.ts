@@ -2,7 +2,7 @@
  * The Trustee `Verifier` for Intel DCAP quotes, shared by `tdx` and `sgx`: evidence JSON → quote → full
  * verification against collateral → report-data / init-data binding → claims.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { VerificationError, type ClaimSet, type Json, type JsonObject, type Verifier, type VerifierContext, type VerifyInput } from '../types.js';
 import { sgxQuoteClaims, supplementalClaims, tdxQuoteClaims } from './claims.js';
@@ -56,7 +56,7 @@ export interface DcapVerifierOptions {
   rootSha256?: string;
   /** Test hook / embedding: a collateral source instead of the configured one. */
   source?: CollateralSource;
-  /** How the file source reads its file (default: node:fs). */
+  /** How the file source reads its file (default: node:fs, re-read when its mtime changes). */
   readText?: (path: string) => Promise<string>;
 }
 
@@ -131,7 +131,9 @@ export function createDcapVerifier(tee: DcapTee, ctx: VerifierContext, opts: Dca
   const svc = config.collateralService;
   if (!source && svc) {
     if (svc.startsWith('file://')) {
-      source = new FileCollateralSource(fileURLToPath(svc), opts.readText ?? ((p) => readFile(p, 'utf8')), config.tcbUpdateType);
+      source = opts.readText
+        ? new FileCollateralSource(fileURLToPath(svc), opts.readText, config.tcbUpdateType)
+        : new FileCollateralSource(fileURLToPath(svc), (p) => readFile(p, 'utf8'), config.tcbUpdateType, async (p) => (await stat(p)).mtimeMs);
     } else {
       if (!ctx.fetch) throw new VerificationError('ERR_DCAP_COLLATERAL_UNAVAILABLE', 'collateral_service is a URL but no HTTP fetcher was provided');
       source = new PcsCollateralSource(svc, ctx.fetch, config.tcbUpdateType, new CoalescingCache(config.collateralCacheSeconds * 1000));

@@ -21,6 +21,8 @@ export interface SnpExpectations {
   rejectDebug: boolean;
   rejectMigrationAgent: boolean;
   requireSingleSocket: boolean;
+  /** Refuse when the platform runs with SMT enabled or the guest policy allows SMT. */
+  requireSmtDisabled: boolean;
   minGuestSvn?: number;
   minAbi?: { major: number; minor: number };
   allowedMeasurements?: string[];
@@ -89,7 +91,7 @@ function baseUrl(v: unknown, key: string): string {
 
 const KNOWN = new Set([
   'vcek_sources', 'kds_base_url', 'trust_anchors_dir', 'crl', 'vmpl', 'min_report_version', 'allow_masked_chip_id',
-  'min_tcb', 'reject_debug', 'reject_migration_agent', 'require_single_socket', 'min_guest_svn', 'min_abi',
+  'min_tcb', 'reject_debug', 'reject_migration_agent', 'require_single_socket', 'require_smt_disabled', 'min_guest_svn', 'min_abi',
   'allowed_measurements', 'allowed_host_data', 'allowed_report_ids', 'allowed_family_ids', 'allowed_image_ids',
   'allowed_id_key_digests', 'allowed_author_key_digests',
 ]);
@@ -130,6 +132,7 @@ export function parseSnpConfig(verifierConfig: JsonObject | undefined): SnpVerif
     rejectDebug: raw.reject_debug === undefined ? false : bool(raw.reject_debug, `${K}.reject_debug`),
     rejectMigrationAgent: raw.reject_migration_agent === undefined ? false : bool(raw.reject_migration_agent, `${K}.reject_migration_agent`),
     requireSingleSocket: raw.require_single_socket === undefined ? false : bool(raw.require_single_socket, `${K}.require_single_socket`),
+    requireSmtDisabled: raw.require_smt_disabled === undefined ? false : bool(raw.require_smt_disabled, `${K}.require_smt_disabled`),
   };
   if (raw.min_guest_svn !== undefined) expect.minGuestSvn = int(raw.min_guest_svn, `${K}.min_guest_svn`, 0xffffffff);
   if (raw.min_abi !== undefined) {

@@ -5,7 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { VerificationError } from '../types.js';
 import type { SnpVerifierConfig } from './config.js';
-import { decodePolicy, decodeTcb, type Generation, type ParsedReport, type TcbComponent } from './layout.js';
+import { decodePlatformInfo, decodePolicy, decodeTcb, type Generation, type ParsedReport, type TcbComponent } from './layout.js';
 
 function fail(code: string, msg: string): never {
   throw new VerificationError(code, msg);
@@ -40,6 +40,9 @@ export function validateReport(report: ParsedReport, gen: Generation, cfg: SnpVe
   if (x.rejectDebug && policy.debugAllowed) fail('SNP_POLICY', 'guest policy allows debugging');
   if (x.rejectMigrationAgent && policy.migrateMa) fail('SNP_POLICY', 'guest policy allows a migration agent');
   if (x.requireSingleSocket && !policy.singleSocket) fail('SNP_POLICY', 'guest policy does not require a single socket');
+  if (x.requireSmtDisabled && (policy.smtAllowed || decodePlatformInfo(report.platformInfo).smtEnabled)) {
+    fail('SNP_POLICY', 'SMT is allowed by the guest policy or enabled on the platform');
+  }
   if (x.minAbi && (policy.abiMajor < x.minAbi.major || (policy.abiMajor === x.minAbi.major && policy.abiMinor < x.minAbi.minor))) {
     fail('SNP_POLICY', `guest policy ABI ${policy.abiMajor}.${policy.abiMinor} is below ${x.minAbi.major}.${x.minAbi.minor}`);
   }

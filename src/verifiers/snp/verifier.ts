@@ -48,7 +48,7 @@ export function parseSnpEvidence(evidence: Json): SnpEvidence {
   }
   const cc = evidence.cert_chain;
   if (cc === undefined || cc === null) return { report, certChain: null };
-  if (!Array.isArray(cc)) fail('SNP_EVIDENCE_MALFORMED', 'cert_chain must be an array or null');
+  if (!Array.isArray(cc) || cc.length > 16) fail('SNP_EVIDENCE_MALFORMED', 'cert_chain must be an array (at most 16 entries) or null');
   const certChain = cc.map((e, i) => {
     if (typeof e !== 'object' || e === null || Array.isArray(e)) fail('SNP_EVIDENCE_MALFORMED', `cert_chain[${i}] must be an object`);
     const t = e.cert_type;
@@ -73,10 +73,13 @@ export class SnpVerifier implements Verifier {
   private readonly pins: ArkPins;
   private readonly anchors = new Map<Generation, Promise<AmdAnchors>>();
   private readonly crls = new Map<string, CrlLookup>();
+  /** VCEKs fetched from KDS by URL (bounded), so a busy verifier without a cacheDir does not hammer KDS. */
+  private readonly vceks = new Map<string, Uint8Array>();
 
   constructor(private readonly ctx: VerifierContext, private readonly opts: SnpVerifierOptions = {}) {
     this.config = parseSnpConfig(ctx.config);
     this.pins = opts.pins ?? AMD_ARK_SHA256;
+    if (this.config.crl === 'best-effort') ctx.log?.warn('snp_verifier.crl = "best-effort": reports are accepted when AMD\'s CRL cannot be obtained');
     if (this.config.crl === 'off') ctx.log?.warn('snp_verifier.crl = "off": revocation of AMD ASK/ASVK certificates is NOT checked (insecure)');
     if (this.config.allowMaskedChipId) ctx.log?.warn('snp_verifier.allow_masked_chip_id: VCEK-signed reports with a masked CHIP_ID are accepted without the hwID check');
   }
@@ -185,6 +188,8 @@ export class SnpVerifier implements Verifier {
         const cached = cachePath ? await readCached(cachePath) : undefined;
         if (cached) return parseAmdCert(cached, cachePath);
         const url = vcekUrl(src.baseUrl, gen, hwidHex, tcb);
+        const memo = this.vceks.get(url);
+        if (memo) return parseAmdCert(memo, url);
         if (!this.ctx.fetch) {
           tried.push(`${url} (offline)`);
           continue;
@@ -195,6 +200,8 @@ export class SnpVerifier implements Verifier {
           continue;
         }
         const cert = parseAmdCert(body, url);
+        if (this.vceks.size >= 256) this.vceks.delete(this.vceks.keys().next().value as string);
+        this.vceks.set(url, body);
         // Cached only after parsing; the chain check runs on every use anyway.
         if (cachePath) await writeCached(cachePath, body);
         return cert;

@@ -5,6 +5,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import http from 'node:http';
+import https from 'node:https';
 import { join } from 'node:path';
 import { repoRoot } from '../../support/testdata.js';
 
@@ -21,12 +22,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-function healthy(url: string): Promise<boolean> {
+function healthy(url: string, ca?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(`${url}/healthz`, (res) => {
+    const onResponse = (res: http.IncomingMessage) => {
       res.resume();
       resolve(res.statusCode === 200);
-    });
+    };
+    const req = ca ? https.get(`${url}/healthz`, { ca }, onResponse) : http.get(`${url}/healthz`, onResponse);
     req.on('error', () => resolve(false));
   });
 }
@@ -62,11 +64,16 @@ export interface KbsProcess {
  * Writes `configToml` (with `{{PORT}}` replaced by a free port) to `<work>/kbs.toml`, starts `bin/kbs` and waits until
  * `/healthz` answers (bounded, so a broken server fails the suite instead of hanging it).
  */
-export async function startKbs(work: string, configToml: string, env: Record<string, string> = {}): Promise<KbsProcess> {
+export async function startKbs(
+  work: string,
+  configToml: string,
+  env: Record<string, string> = {},
+  tls?: { caPem: string },
+): Promise<KbsProcess> {
   const port = await freePort();
   const cfgPath = join(work, 'kbs.toml');
   writeFileSync(cfgPath, configToml.replaceAll('{{PORT}}', String(port)));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   let log = '';
   const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'bin', 'kbs'), '--config-file', cfgPath], {
     cwd: work,
@@ -79,7 +86,7 @@ export async function startKbs(work: string, configToml: string, env: Record<str
   child.on('exit', () => (exited = true));
   const proc: KbsProcess = { url, log: () => log, stop: () => void child.kill('SIGTERM') };
   for (let i = 0; i < 300 && !exited; i++) {
-    if (await healthy(url)) return proc;
+    if (await healthy(url, tls?.caPem)) return proc;
     await new Promise((r) => setTimeout(r, 100));
   }
   proc.stop();

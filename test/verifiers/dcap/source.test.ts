@@ -105,3 +105,38 @@ test('PCS outage: cached collateral that is still valid is served; once it expir
   assert.equal(served.tcbInfo.raw, first.tcbInfo.raw);
   await assert.rejects(pccs.get(req, new Date('2025-07-02T00:00:00Z')), { code: 'ERR_DCAP_COLLATERAL_UNAVAILABLE' });
 });
+
+test('file source: re-reads the file only when its mtime changes; unreadable file is a typed error', async () => {
+  const { FileCollateralSource } = await import('../../../src/verifiers/dcap/source.js');
+  const { collateralFile } = await import('./support/forge.js');
+  const pki = await makePki();
+  const chain = pki.tcbSigner.pem + pki.root.pem;
+  const file = collateralFile({
+    fmspc: '00A06D080000',
+    tee: 'tdx',
+    tcbInfoBody: signedBody('tcbInfo', JSON.stringify(tcbInfoObject()), pki.tcbSigner),
+    qeIdentityBody: signedBody('enclaveIdentity', JSON.stringify(qeIdentityObject()), pki.tcbSigner),
+    tcbChainPem: chain,
+    qeChainPem: chain,
+    pckCrl: pki.pckCrl,
+    rootCrl: pki.rootCrl,
+  });
+  let reads = 0;
+  let mtime = 1;
+  const src = new FileCollateralSource('/c.json', async () => (reads++, file), 'standard', async () => mtime);
+  const req = { tee: 'tdx' as const, fmspc: Buffer.from('00a06d080000', 'hex') };
+  await src.get(req);
+  await src.get(req);
+  assert.equal(reads, 1);
+  mtime = 2;
+  const c = await src.get(req);
+  assert.equal(reads, 2);
+  assert.equal(c.tcbInfo.value.tcbEvaluationDataNumber, 17);
+  assert.ok(c.pckCrl.platform && c.rootCaCrl);
+  assert.equal(c.pckCrl.processor, undefined);
+  const broken = new FileCollateralSource('/missing.json', async () => Promise.reject(new Error('ENOENT /secret/path')), 'standard');
+  await assert.rejects(broken.get(req), (e: Error & { code?: string }) => e.code === 'ERR_DCAP_COLLATERAL_UNAVAILABLE' && !e.message.includes('secret'));
+  // tcb_update_type=early selects tdx_tcbinfo_early, which this file lacks.
+  const early = new FileCollateralSource('/c.json', async () => file, 'early');
+  await assert.rejects(early.get(req), { code: 'ERR_DCAP_COLLATERAL_NOT_FOUND' });
+});

@@ -135,6 +135,10 @@ test('policy bits: debug verifies with claim true unless rejected; migration age
   await rejects(v({ reject_debug: true }).verify({ evidence: ev(debug), now: NOW }), 'SNP_POLICY');
   await rejects(v({ reject_migration_agent: true }).verify({ evidence: ev(milanReport({ policy: 0x30000n | (1n << 18n) })), now: NOW }), 'SNP_POLICY');
   await rejects(v({ require_single_socket: true }).verify({ evidence: ev(milanReport()), now: NOW }), 'SNP_POLICY');
+  // template: policy allows SMT (bit 16) and platform_info has SMT enabled (bit 0)
+  await rejects(v({ require_smt_disabled: true }).verify({ evidence: ev(milanReport()), now: NOW }), 'SNP_POLICY');
+  await rejects(v({ require_smt_disabled: true }).verify({ evidence: ev(milanReport({ policy: 0x20000n })), now: NOW }), 'SNP_POLICY');
+  await v({ require_smt_disabled: true }).verify({ evidence: ev(milanReport({ policy: 0x20000n, platformInfo: 0n })), now: NOW });
 });
 
 test('VMPL other than the configured one (default 0) is rejected', async () => {
@@ -301,4 +305,27 @@ test('evidence edge: malformed shapes are typed errors', async () => {
     { attestation_report: Buffer.from(milanReport()).toString('base64'), cert_chain: [{ cert_type: 'VCEK', data: [256] }] },
     { attestation_report: { version: 3 } }];
   for (const e of bad) await assert.rejects(v().verify({ evidence: e, now: NOW }), VerificationError, JSON.stringify(e));
+});
+
+test('registry: snp, tpm and az-snp-vtpm are registered and build from an empty config', async () => {
+  const { registeredTees, verifierFactory } = await import('../../../src/verifiers/index.js');
+  for (const tee of ['snp', 'az-snp-vtpm', 'tpm']) assert.ok(registeredTees().includes(tee), tee);
+  const snp = await verifierFactory('snp')!({ config: {} });
+  // no trust anchors configured and offline: a clear error naming the file, never an accept
+  await assert.rejects(snp.verify({ evidence: ev(milanReport()), now: NOW }), /milan_ask_ark_asvk\.pem/);
+  await assert.rejects(Promise.resolve().then(() => verifierFactory('snp')!({ config: { snp_verifier: { crl: 'sometimes' } } })), /snp_verifier\.crl/);
+});
+
+test('KDS: a Retry-After beyond the limit fails at once; a KDS-served CRL revoking the ASK is enforced', async () => {
+  const { kdsGet } = await import('../../../src/verifiers/snp/kds.js');
+  const sleeps: number[] = [];
+  const slow = fakeFetch(() => ({ status: 429, headers: { 'retry-after': '3600' } }), []);
+  await rejects(kdsGet(slow, `${KDS}/x`, { sleep: async (ms) => { sleeps.push(ms); } }), 'SNP_KDS_UNAVAILABLE');
+  assert.deepEqual(sleeps, []);
+  const revoking = await makeCrl(milan, { revokedSerials: ['0100'] });
+  const fetch = fakeFetch((url) => (url === `${KDS}/vcek/v1/Milan/crl` ? { status: 200, body: revoking } : { status: 404 }), []);
+  const d = anchorsDir([milan]);
+  await rejects(v({ trust_anchors_dir: d, kds_base_url: KDS, crl: 'required' }, { fetch }).verify({ evidence: ev(milanReport()), now: NOW }), 'SNP_CERT_REVOKED');
+  // best-effort still enforces a CRL it could get
+  await rejects(v({ trust_anchors_dir: d, kds_base_url: KDS, crl: 'best-effort' }, { fetch }).verify({ evidence: ev(milanReport()), now: NOW }), 'SNP_CERT_REVOKED');
 });

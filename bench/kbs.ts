@@ -1,0 +1,372 @@
+/**
+ * KBS benchmark: full RCAR flows (auth → attest → resource) with the sample TEE, the guest side driven by our client
+ * library (src/client) against a real KBS listening on loopback, built in-process like test/kbs/support/harness.ts
+ * (built-in AS, in-memory storage, resource policy allow_all, one stored secret).
+ *
+ * Reported: flows/s at 1 and 32 concurrent clients, p50/p99 flow latency, per-stage medians (auth, attest, resource),
+ * memory per 10,000 live sessions, and throughput as a ratio of the crypto-only ceiling of one flow measured in the
+ * same run (EAR ES256 sign + verify, JWE ECDH-ES+A256KW P-256 + A256GCM encrypt, client decrypt; target ≥ 50%).
+ * Everything (client, HTTP, KBS, AS) shares one Node.js event loop, so the ceiling is comparable: it is what one
+ * thread could do if a flow cost nothing but its cryptography.
+ *
+ * TEE key pairs are generated before timing (a pool, one key per flow slot): key generation is the guest's cost
+ * and is not part of the ceiling either.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  verify,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
+import { CompactSign, FlattenedEncrypt, flattenedDecrypt, jwtVerify } from 'jose';
+import type { CryptoBaseline } from './crypto.js';
+import { fmtUs, measure, printSamples, type Sample } from './harness.js';
+import { MemoryBackend } from '../src/storage/memory.js';
+import { parseKbsConfig } from '../src/kbs/config.js';
+import { createKbs, type Kbs } from '../src/kbs/bootstrap.js';
+import { samplePolicy } from '../src/kbs/resource-policy.js';
+import { encryptToTeeKey } from '../src/kbs/jwe.js';
+import { KbsClient } from '../src/client/kbs-client.js';
+import { HttpTransport } from '../src/client/http.js';
+import { TeeKeyPair } from '../src/client/tee-key.js';
+import { sampleAttester, collectEvidence } from '../src/client/attester.js';
+import { runtimeData } from '../src/client/runtime-data.js';
+
+const RESOURCE = 'default/key/1';
+const SECRET = Buffer.from('0123456789abcdef0123456789abcdef'); // a 32-byte key, the typical KBS secret
+const SESSIONS = 10_000;
+const FLOW_SECONDS = Number(process.env.KBS_BENCH_SECONDS ?? 6);
+/** Concurrency levels (env KBS_BENCH_CLIENTS, comma-separated; default 1,32). */
+const LEVELS = (process.env.KBS_BENCH_CLIENTS ?? '1,32').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+/** Set KBS_BENCH_PARTS to a subset of "crypto,stages,flows,memory" to run only those parts (profiling). */
+const PARTS = new Set((process.env.KBS_BENCH_PARTS ?? 'crypto,stages,flows,memory').split(','));
+
+interface Server {
+  kbs: Kbs;
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startServer(): Promise<Server> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kbs-bench-'));
+  const config = parseKbsConfig({ data_dir: dataDir }, {});
+  const kbs = await createKbs(config, { storage: new MemoryBackend() });
+  await kbs.app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = kbs.app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const { readFileSync } = await import('node:fs');
+  const adminToken = kbs.adminTokenPath ? readFileSync(kbs.adminTokenPath, 'utf8').trim() : undefined;
+  const url = `http://127.0.0.1:${port}`;
+  const admin = new KbsClient({ transport: new HttpTransport({ url }), ...(adminToken ? { adminToken } : {}) });
+  await admin.setResource(RESOURCE, SECRET);
+  await admin.setResourcePolicy(samplePolicy('allow_all'));
+  return {
+    kbs,
+    url,
+    async stop() {
+      await kbs.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? NaN;
+}
+
+const nowUs = () => Number(process.hrtime.bigint()) / 1000;
+
+interface FlowTimes {
+  total: number;
+  auth: number;
+  attest: number;
+  resource: number;
+}
+
+/** One complete guest flow with a fresh client (new cookie jar, no token): auth → attest → resource. */
+async function flow(url: string, teeKey: TeeKeyPair): Promise<FlowTimes> {
+  const client = new KbsClient({ transport: new HttpTransport({ url }), teeKey });
+  const t0 = nowUs();
+  const challenge = await client.auth();
+  const t1 = nowUs();
+  await client.attest(challenge);
+  const t2 = nowUs();
+  const secret = await client.getResource(RESOURCE); // the token is set: exactly one GET
+  const t3 = nowUs();
+  if (!secret.equals(SECRET)) throw new Error('flow returned the wrong secret');
+  return { total: t3 - t0, auth: t1 - t0, attest: t2 - t1, resource: t3 - t2 };
+}
+
+interface LoadResult {
+  concurrency: number;
+  flows: number;
+  seconds: number;
+  flowsPerSecond: number;
+  times: FlowTimes[];
+}
+
+async function load(url: string, keys: TeeKeyPair[], concurrency: number, seconds: number): Promise<LoadResult> {
+  // Warm-up: JIT, keep-alive sockets, policy caches.
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => flow(url, keys[i % keys.length]!)));
+  const times: FlowTimes[] = [];
+  const start = nowUs();
+  const deadline = start + seconds * 1e6;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (nowUs() < deadline) times.push(await flow(url, keys[next++ % keys.length]!));
+    }),
+  );
+  const elapsed = (nowUs() - start) / 1e6;
+  return { concurrency, flows: times.length, seconds: elapsed, flowsPerSecond: times.length / elapsed, times };
+}
+
+function stageSample(name: string, values: number[]): Sample {
+  const s = [...values].sort((a, b) => a - b);
+  return { name, medianUs: percentile(s, 50), p99Us: percentile(s, 99), runs: s.length };
+}
+
+const JWE_HEADER = { alg: 'ECDH-ES+A256KW', enc: 'A256GCM' } as const;
+const AESKW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
+
+/** RFC 7518 §4.6.2 Concat KDF, one SHA-256 round (256-bit KEK for A256KW). */
+function concatKdf(z: Buffer): Buffer {
+  const lp = (b: Buffer) => Buffer.concat([u32(b.length), b]);
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n);
+    return b;
+  };
+  return createHash('sha256')
+    .update(Buffer.concat([u32(1), z, lp(Buffer.from(JWE_HEADER.alg)), lp(Buffer.alloc(0)), lp(Buffer.alloc(0)), u32(256)]))
+    .digest();
+}
+
+/** ECDH-ES+A256KW / A256GCM decryption with node:crypto primitives only (the raw cost the client cannot avoid). */
+function rawDecrypt(jwe: { protected: string; encrypted_key: string; iv: string; ciphertext: string; tag: string }, teePrivate: KeyObject): Buffer {
+  const hdr = JSON.parse(Buffer.from(jwe.protected, 'base64url').toString('utf8')) as { epk: JsonWebKey };
+  const epk = createPublicKey({ key: hdr.epk, format: 'jwk' });
+  const kek = concatKdf(diffieHellman({ privateKey: teePrivate, publicKey: epk }));
+  const unwrap = createDecipheriv('id-aes256-wrap', kek, AESKW_IV);
+  const cek = Buffer.concat([unwrap.update(Buffer.from(jwe.encrypted_key, 'base64url')), unwrap.final()]);
+  const d = createDecipheriv('aes-256-gcm', cek, Buffer.from(jwe.iv, 'base64url'));
+  d.setAAD(Buffer.from(jwe.protected, 'ascii'));
+  d.setAuthTag(Buffer.from(jwe.tag, 'base64url'));
+  return Buffer.concat([d.update(Buffer.from(jwe.ciphertext, 'base64url')), d.final()]);
+}
+
+/** ECDH-ES+A256KW (P-256) / A256GCM encryption with node:crypto primitives only: ephemeral key, ECDH, KDF, wrap, GCM. */
+function rawEncrypt(plaintext: Buffer, teePublic: KeyObject) {
+  const eph = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const { kty, crv, x, y } = eph.publicKey.export({ format: 'jwk' });
+  const protectedB64 = Buffer.from(JSON.stringify({ ...JWE_HEADER, epk: { kty, crv, x, y } })).toString('base64url');
+  const kek = concatKdf(diffieHellman({ privateKey: eph.privateKey, publicKey: teePublic }));
+  const cek = randomBytes(32);
+  const iv = randomBytes(12);
+  const wrap = createCipheriv('id-aes256-wrap', kek, AESKW_IV);
+  const encryptedKey = Buffer.concat([wrap.update(cek), wrap.final()]);
+  const c = createCipheriv('aes-256-gcm', cek, iv);
+  c.setAAD(Buffer.from(protectedB64, 'ascii'));
+  const ct = Buffer.concat([c.update(plaintext), c.final()]);
+  return {
+    protected: protectedB64,
+    encrypted_key: encryptedKey.toString('base64url'),
+    iv: iv.toString('base64url'),
+    ciphertext: ct.toString('base64url'),
+    tag: c.getAuthTag().toString('base64url'),
+  };
+}
+
+function sumSample(name: string, parts: Sample[]): Sample {
+  return {
+    name,
+    medianUs: parts.reduce((a, p) => a + p.medianUs, 0),
+    p99Us: parts.reduce((a, p) => a + p.p99Us, 0),
+    runs: Math.min(...parts.map((p) => p.runs)),
+  };
+}
+
+interface Ceiling {
+  raw: Sample[];
+  jose: Sample[];
+}
+
+/**
+ * The cryptography one flow cannot avoid: EAR token ES256 sign + verify, JWE ECDH-ES+A256KW (P-256) + A256GCM
+ * encryption, and the client's decryption. Measured twice: with node:crypto primitives only (the ceiling the target
+ * is judged against) and with jose, the library the AS, the KBS and the client actually use.
+ */
+async function cryptoCeiling(): Promise<Ceiling> {
+  const signer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const tee = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const { kty, crv, x, y } = signer.publicKey.export({ format: 'jwk' });
+  const header = { alg: 'ES256', typ: 'JWT', jwk: { kty, crv, x, y, alg: 'ES256' } as import('jose').JWK };
+  const claims = Buffer.from(
+    JSON.stringify({ eat_profile: 'tag:github.com,2023:veraison/ear', iat: 1, exp: 4_000_000_000, iss: 'CoCo-Attestation-Service', submods: {} }),
+  );
+  const signingInput = Buffer.from(`${Buffer.from(JSON.stringify(header)).toString('base64url')}.${claims.toString('base64url')}`);
+  const p1363 = { dsaEncoding: 'ieee-p1363' as const };
+  const rawSig = sign('sha256', signingInput, { key: signer.privateKey, ...p1363 });
+  const token = await new CompactSign(claims).setProtectedHeader(header).sign(signer.privateKey);
+  const joseJwe = await new FlattenedEncrypt(SECRET).setProtectedHeader(JWE_HEADER).encrypt(tee.publicKey);
+  const rawJwe = rawEncrypt(SECRET, tee.publicKey);
+  // The raw path must be the same algorithm as jose's, or the ceiling would be a lie: check both directions.
+  if (!rawDecrypt(joseJwe as Parameters<typeof rawDecrypt>[0], tee.privateKey).equals(SECRET)) throw new Error('raw decrypt of a jose JWE failed');
+  const back = await flattenedDecrypt(rawJwe, tee.privateKey, { keyManagementAlgorithms: ['ECDH-ES+A256KW'], contentEncryptionAlgorithms: ['A256GCM'] });
+  if (!Buffer.from(back.plaintext).equals(SECRET)) throw new Error('jose decrypt of a raw JWE failed');
+
+  const w = { warmup: 100 };
+  const raw = [
+    await measure('raw ES256 sign (node:crypto)', () => sign('sha256', signingInput, { key: signer.privateKey, ...p1363 }), w),
+    await measure('raw ES256 verify (node:crypto)', () => verify('sha256', signingInput, { key: signer.publicKey, ...p1363 }, rawSig), w),
+    await measure('raw JWE encrypt (ephemeral key, ECDH, KW, GCM)', () => rawEncrypt(SECRET, tee.publicKey), w),
+    await measure('raw JWE decrypt (ECDH, unwrap, GCM)', () => rawDecrypt(rawJwe, tee.privateKey), w),
+  ];
+  raw.push(sumSample('raw crypto per flow (sum of medians)', raw));
+  const opts = { keyManagementAlgorithms: ['ECDH-ES+A256KW'], contentEncryptionAlgorithms: ['A256GCM'] };
+  const jose = [
+    await measure('jose EAR token ES256 sign', () => new CompactSign(claims).setProtectedHeader(header).sign(signer.privateKey), w),
+    await measure('jose EAR token ES256 verify', () => jwtVerify(token, signer.publicKey, { algorithms: ['ES256'] }), w),
+    await measure('jose JWE ECDH-ES+A256KW P-256 + A256GCM encrypt', () => new FlattenedEncrypt(SECRET).setProtectedHeader(JWE_HEADER).encrypt(tee.publicKey), w),
+    await measure('jose JWE decrypt (client side)', () => flattenedDecrypt(joseJwe, tee.privateKey, opts), w),
+  ];
+  jose.push(sumSample('jose crypto per flow (sum of medians)', jose));
+  return { raw, jose };
+}
+
+/** The server-side steps of a flow, called in-process (no HTTP), to see where the time goes. */
+async function serverStages(server: Server, tee: TeeKeyPair): Promise<Sample[]> {
+  const ctx = server.kbs.ctx;
+  const as = ctx.as;
+  if (!as) return [];
+  const nonce = Buffer.alloc(32, 1).toString('base64');
+  const rd = runtimeData(nonce, tee.publicJwk);
+  const ev = await collectEvidence({ primary: sampleAttester, devices: [] }, rd, 'sha384');
+  const request = {
+    tee: 'sample',
+    evidence: ev.primary_evidence as import('../src/verifiers/types.js').Json,
+    runtimeData: { kind: 'structured' as const, json: { 'additional-evidence': '', nonce, 'tee-pubkey': rd['tee-pubkey'] as unknown as import('../src/verifiers/types.js').Json } },
+    runtimeDataHashAlgorithm: 'sha384' as const,
+  };
+  const token = await as.evaluate([request], ['default']);
+  const now = new Date();
+  const claims = await ctx.tokens.verify(token, now);
+  const teePubKey = (claims as Record<string, any>).submods?.cpu0?.['ear.veraison.annotated-evidence']?.runtime_data_claims?.['tee-pubkey'] ?? rd['tee-pubkey'];
+  const out: Sample[] = [];
+  out.push(await measure('AS evaluate (sample verify + policy + EAR sign)', () => as.evaluate([request], ['default']), { warmup: 50 }));
+  out.push(await measure('KBS token verify', () => ctx.tokens.verify(token, now), { warmup: 50 }));
+  out.push(
+    await measure('KBS resource policy (allow_all)', () => ctx.resourcePolicy.allows({ plugin: 'resource', resourcePath: RESOURCE.split('/'), query: {} }, claims, now), {
+      warmup: 50,
+    }),
+  );
+  out.push(await measure('KBS JWE encrypt to tee-pubkey', () => encryptToTeeKey(teePubKey, SECRET), { warmup: 50 }));
+  return out;
+}
+
+function gcFunction(): { gc?: () => void; how: string } {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (typeof g === 'function') return { gc: g, how: 'global.gc (--expose-gc)' };
+  try {
+    setFlagsFromString('--expose-gc');
+    const f = runInNewContext('gc') as unknown;
+    if (typeof f === 'function') return { gc: f as () => void, how: 'gc exposed at run time via v8.setFlagsFromString' };
+  } catch {
+    /* fall through */
+  }
+  return { how: 'no GC available (run node with --expose-gc): numbers include garbage' };
+}
+
+async function sessionMemory(url: string): Promise<void> {
+  const { gc, how } = gcFunction();
+  const teeKey = TeeKeyPair.generate(); // /auth does not use it; avoids a key generation per session
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) {
+      gc?.();
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  // Warm the auth path so lazily created objects are not counted as session cost.
+  for (let i = 0; i < 100; i++) await new KbsClient({ transport: new HttpTransport({ url }), teeKey }).auth();
+  await settle();
+  const before = process.memoryUsage();
+  let made = 0;
+  const t0 = nowUs();
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (made < SESSIONS) {
+        made++;
+        await new KbsClient({ transport: new HttpTransport({ url }), teeKey }).auth();
+      }
+    }),
+  );
+  const authSeconds = (nowUs() - t0) / 1e6;
+  await settle();
+  const after = process.memoryUsage();
+  const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
+  console.log(`\n## KBS: memory per ${SESSIONS.toLocaleString('en')} live sessions (/auth only, in-memory session store; ${how})`);
+  console.log(`heap used delta   ${mb(after.heapUsed - before.heapUsed).padStart(10)}  (${((after.heapUsed - before.heapUsed) / made).toFixed(0)} B/session)`);
+  console.log(`RSS delta         ${mb(after.rss - before.rss).padStart(10)}  (${((after.rss - before.rss) / made).toFixed(0)} B/session)`);
+  console.log(`external+buffers  ${mb(after.external + after.arrayBuffers - before.external - before.arrayBuffers).padStart(10)}`);
+  console.log(`created ${made} sessions in ${authSeconds.toFixed(2)} s (${(made / authSeconds).toFixed(0)} auth/s at 32 clients)`);
+}
+
+export async function benchKbs(baseline: CryptoBaseline): Promise<void> {
+  void baseline;
+  let server: Server;
+  try {
+    server = await startServer();
+  } catch (e) {
+    console.log(`\n## KBS: skipped, cannot start an in-process KBS: ${(e as Error).message}`);
+    return;
+  }
+  try {
+    const ceiling = await cryptoCeiling();
+    const ceilingFps = 1e6 / ceiling.raw[ceiling.raw.length - 1]!.medianUs;
+    const joseFps = 1e6 / ceiling.jose[ceiling.jose.length - 1]!.medianUs;
+    printSamples('KBS: the crypto one flow needs, node:crypto primitives (the ceiling)', ceiling.raw);
+    printSamples('KBS: the same crypto through jose (what the code uses)', ceiling.jose);
+    console.log(`crypto-only ceiling: ${ceilingFps.toFixed(0)} flows/s on one thread (through jose: ${joseFps.toFixed(0)} flows/s)`);
+
+    const keys = Array.from({ length: 64 }, () => TeeKeyPair.generate());
+    if (PARTS.has('stages')) printSamples('KBS: server-side steps called in-process (no HTTP)', await serverStages(server, keys[0]!));
+
+    console.log(`\n## KBS: RCAR flows (auth → attest → resource), sample TEE, loopback HTTP, ${FLOW_SECONDS} s per level`);
+    for (const c of PARTS.has('flows') ? LEVELS : []) {
+      const r = await load(server.url, keys, c, FLOW_SECONDS);
+      const totals = r.times.map((t) => t.total).sort((a, b) => a - b);
+      const pct = (100 * r.flowsPerSecond) / ceilingFps;
+      console.log(
+        `${`${c} client${c > 1 ? 's' : ''}`.padEnd(10)} ${r.flowsPerSecond.toFixed(0).padStart(6)} flows/s  ` +
+          `p50 ${fmtUs(percentile(totals, 50)).padStart(10)}  p99 ${fmtUs(percentile(totals, 99)).padStart(10)}  (${r.flows} flows)  ` +
+          `${pct.toFixed(0)}% of crypto-only ceiling (target ≥ 50%: ${pct >= 50 ? 'met' : 'NOT met'}; ${((100 * r.flowsPerSecond) / joseFps).toFixed(0)}% of the jose ceiling)`,
+      );
+      printSamples(
+        `KBS: stage latency seen by the client at ${c} client${c > 1 ? 's' : ''}`,
+        [
+          stageSample('auth    (POST /auth)', r.times.map((t) => t.auth)),
+          stageSample('attest  (evidence + POST /attest)', r.times.map((t) => t.attest)),
+          stageSample('resource (GET /resource + decrypt)', r.times.map((t) => t.resource)),
+          stageSample('whole flow', totals),
+        ],
+      );
+    }
+
+    if (PARTS.has('memory')) await sessionMemory(server.url);
+  } finally {
+    await server.stop();
+  }
+}
