@@ -24,7 +24,8 @@ ENV NODE_ENV=production \
     KBS_LOG_LEVEL=info
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json package-lock.json ./
+# tsconfig.json: tsx transpiles with the same compiler options as the type-check (e.g. class field semantics).
+COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY protos ./protos

@@ -37,6 +37,7 @@ import { MemoryBackend } from '../src/storage/memory.js';
 import { parseKbsConfig } from '../src/kbs/config.js';
 import { createKbs, type Kbs } from '../src/kbs/bootstrap.js';
 import { samplePolicy } from '../src/kbs/resource-policy.js';
+import { SESSION_NAMESPACE } from '../src/kbs/session.js';
 import { encryptToTeeKey } from '../src/kbs/jwe.js';
 import { KbsClient } from '../src/client/kbs-client.js';
 import { HttpTransport } from '../src/client/http.js';
@@ -56,13 +57,15 @@ const PARTS = new Set((process.env.KBS_BENCH_PARTS ?? 'crypto,stages,flows,memor
 interface Server {
   kbs: Kbs;
   url: string;
+  storage: MemoryBackend;
   stop(): Promise<void>;
 }
 
 async function startServer(): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kbs-bench-'));
   const config = parseKbsConfig({ data_dir: dataDir }, {});
-  const kbs = await createKbs(config, { storage: new MemoryBackend() });
+  const storage = new MemoryBackend();
+  const kbs = await createKbs(config, { storage });
   await kbs.app.listen({ port: 0, host: '127.0.0.1' });
   const addr = kbs.app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
@@ -75,6 +78,7 @@ async function startServer(): Promise<Server> {
   return {
     kbs,
     url,
+    storage,
     async stop() {
       await kbs.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -290,7 +294,9 @@ function gcFunction(): { gc?: () => void; how: string } {
   return { how: 'no GC available (run node with --expose-gc): numbers include garbage' };
 }
 
-async function sessionMemory(url: string): Promise<void> {
+async function sessionMemory(server: Server): Promise<void> {
+  const url = server.url;
+  const sessionsKv = await server.storage.open(SESSION_NAMESPACE);
   const { gc, how } = gcFunction();
   const teeKey = TeeKeyPair.generate(); // /auth does not use it; avoids a key generation per session
   const settle = async () => {
@@ -302,6 +308,7 @@ async function sessionMemory(url: string): Promise<void> {
   // Warm the auth path so lazily created objects are not counted as session cost.
   for (let i = 0; i < 100; i++) await new KbsClient({ transport: new HttpTransport({ url }), teeKey }).auth();
   await settle();
+  const liveBefore = (await sessionsKv.list()).length;
   const before = process.memoryUsage();
   let made = 0;
   const t0 = nowUs();
@@ -316,12 +323,15 @@ async function sessionMemory(url: string): Promise<void> {
   const authSeconds = (nowUs() - t0) / 1e6;
   await settle();
   const after = process.memoryUsage();
+  const live = (await sessionsKv.list()).length - liveBefore;
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
   console.log(`\n## KBS: memory per ${SESSIONS.toLocaleString('en')} live sessions (/auth only, in-memory session store; ${how})`);
-  console.log(`heap used delta   ${mb(after.heapUsed - before.heapUsed).padStart(10)}  (${((after.heapUsed - before.heapUsed) / made).toFixed(0)} B/session)`);
-  console.log(`RSS delta         ${mb(after.rss - before.rss).padStart(10)}  (${((after.rss - before.rss) / made).toFixed(0)} B/session)`);
-  console.log(`external+buffers  ${mb(after.external + after.arrayBuffers - before.external - before.arrayBuffers).padStart(10)}`);
-  console.log(`created ${made} sessions in ${authSeconds.toFixed(2)} s (${(made / authSeconds).toFixed(0)} auth/s at 32 clients)`);
+  const line = (label: string, d: number) => console.log(`${label.padEnd(34)} ${mb(d).padStart(10)}  (${(d / live).toFixed(0)} B/session)`);
+  line('JS heap used delta', after.heapUsed - before.heapUsed);
+  line('external (Buffers, off-heap) delta', after.external - before.external);
+  line('heap + external delta', after.heapUsed - before.heapUsed + after.external - before.external);
+  line('RSS delta', after.rss - before.rss);
+  console.log(`${live} new live sessions in the store (${made} /auth calls) in ${authSeconds.toFixed(2)} s (${(made / authSeconds).toFixed(0)} auth/s at 32 clients)`);
 }
 
 export async function benchKbs(baseline: CryptoBaseline): Promise<void> {
@@ -334,6 +344,8 @@ export async function benchKbs(baseline: CryptoBaseline): Promise<void> {
     return;
   }
   try {
+    // Memory first, while the process is fresh, so RSS is not hidden by memory freed from earlier load.
+    if (PARTS.has('memory')) await sessionMemory(server);
     const ceiling = await cryptoCeiling();
     const ceilingFps = 1e6 / ceiling.raw[ceiling.raw.length - 1]!.medianUs;
     const joseFps = 1e6 / ceiling.jose[ceiling.jose.length - 1]!.medianUs;
@@ -365,7 +377,6 @@ export async function benchKbs(baseline: CryptoBaseline): Promise<void> {
       );
     }
 
-    if (PARTS.has('memory')) await sessionMemory(server.url);
   } finally {
     await server.stop();
   }

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { StorageBackend } from '../storage/types.js';
 import { createStorageBackend, withStorageType } from '../storage/config.js';
@@ -188,6 +189,20 @@ export async function listenKbs(kbs: Kbs): Promise<string[]> {
       throw new ConfigError('http_server.private_key', `cannot read TLS key or certificate: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
     tls = tlsOptions(hs.tls, key, cert);
+    try {
+      createSecureContext(tls);
+    } catch (e) {
+      const m = (e as Error).message;
+      // Node 20 leaves OpenSSL's error queue dirty after a failed ecdhCurve, which makes the next unrelated key
+      // parse in this process fail; one throwaway parse drains it.
+      try {
+        createPrivateKey(key);
+      } catch {
+        /* the stale error, or a bad key reported below anyway */
+      }
+      const cfgKey = /curve|group/i.test(m) ? 'http_server.tls_groups' : /cipher/i.test(m) ? 'http_server.tls_ciphers' : 'http_server.private_key';
+      throw new ConfigError(cfgKey, `TLS setup failed: ${m.split('\n')[0]}`);
+    }
   }
   const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => kbs.app.routing(req, res);
   const servers: HttpServer[] = [];

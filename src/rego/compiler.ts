@@ -3,7 +3,7 @@
  * checks rule kinds, arities and recursion, and builds the rule tree (data.a.b.rule) used by the evaluator.
  */
 import { RegoError, type Location } from './errors.js';
-import type { Expr, Module, Rule, Term, With } from './ast.js';
+import type { CallTarget, Expr, Module, Rule, Term, With } from './ast.js';
 import type { BuiltinDef } from './builtins/types.js';
 import { equal as equalValues, fromJSON, RegoObject, RegoSet, type Value } from './value.js';
 
@@ -220,7 +220,7 @@ function resolveVar(name: string, loc: Location, sc: Scope): Term {
   return { type: 'var', name, loc };
 }
 
-function resolveCallName(name: string, nargs: number, loc: Location, sc: Scope): Term['type'] extends never ? never : { kind: 'builtin'; name: string } | { kind: 'user'; path: string[] } {
+function resolveCallName(name: string, loc: Location, sc: Scope): CallTarget {
   const parts = name.split('.');
   const first = parts[0]!;
   if (!sc.locals.has(first)) {
@@ -233,7 +233,6 @@ function resolveCallName(name: string, nargs: number, loc: Location, sc: Scope):
   }
   if (sc.builtins.has(name) || name in CORE_CALLS) return { kind: 'builtin', name };
   throw new RegoError('rego_type_error', `undefined function ${name}`, loc);
-  void nargs;
 }
 
 function resolveTerm(t: Term, sc: Scope): Term {
@@ -264,7 +263,7 @@ function resolveTerm(t: Term, sc: Scope): Term {
         const v = sc.meta ? (t.name === 'rego.metadata.rule' ? sc.meta.rule : sc.meta.chain) : t.name === 'rego.metadata.rule' ? RegoObject.EMPTY : [];
         return { type: 'scalar', value: v, loc: t.loc };
       }
-      const target = resolveCallName(t.name, t.args.length, t.loc, sc);
+      const target = resolveCallName(t.name, t.loc, sc);
       const r: Term = { type: 'call', name: t.name, args: t.args.map((a) => resolveTerm(a, sc)), loc: t.loc, target };
       sc.calls.push(r);
       if (target.kind === 'user') {
@@ -295,7 +294,7 @@ function resolveWithTarget(t: Term, sc: Scope): Term {
   if (name === 'input' || name === 'data') return t;
   const dotted = t.type === 'var' ? t.name : t.type === 'ref' && t.head.type === 'var' ? [t.head.name, ...t.path.map((p) => (p.type === 'scalar' ? String(p.value) : '?'))].join('.') : undefined;
   if (dotted === undefined) throw new RegoError('rego_compile_error', 'with keyword target must reference existing input, data, or a function', t.loc);
-  const target = resolveCallName(dotted, 0, t.loc, sc);
+  const target = resolveCallName(dotted, t.loc, sc);
   return { type: 'call', name: dotted, args: [], loc: t.loc, target };
 }
 
@@ -305,7 +304,7 @@ function resolveWithValue(t: Term, sc: Scope): Term {
   if (dotted !== undefined && !sc.locals.has(dotted.split('.')[0]!)) {
     const first = dotted.split('.')[0]!;
     if (sc.funcNames.has(dotted) || sc.builtins.has(dotted)) {
-      const target = resolveCallName(dotted, 0, t.loc, sc);
+      const target = resolveCallName(dotted, t.loc, sc);
       return { type: 'call', name: dotted, args: [], loc: t.loc, target };
     }
     if (first === 'data' || sc.aliases.has(first)) {
@@ -652,12 +651,45 @@ export function orderBody(body: Expr[], bound: Set<string>, outerScope: Set<stri
       throw new RegoError('rego_unsafe_var_error', `var ${shown[0] ?? '_'} is unsafe`, loc);
     }
     const { e, i } = remaining.splice(picked, 1)[0]!;
-    out.push(orderNested(e, b, scopes[i]!));
+    const ordered = orderNested(e, b, scopes[i]!);
+    const det = detMode(ordered, analysis!, b);
+    if (det) (ordered as { det?: number }).det = det;
+    out.push(ordered);
     analysis!.out.forEach((v) => b.add(v));
   }
   bound.clear();
   b.forEach((v) => bound.add(v));
   return out;
+}
+
+function hasRelationalCall(e: Expr): boolean {
+  let found = false;
+  visitExpr(e, (t) => {
+    if (t.type === 'call' && t.target?.kind === 'builtin' && t.target.name === 'walk') found = true;
+  });
+  return found;
+}
+
+/**
+ * Evaluation mode of an expression at its place in the ordered body: 1 = binds nothing (a check: at most one
+ * solution matters), 2 = `x := term` / `x = term` binding one unbound var to a deterministic term, 0 = general.
+ * The evaluator runs modes 1 and 2 in a loop instead of nesting continuations, so long bodies need no deep stack.
+ */
+function detMode(e: Expr, a: Analysis, bound: Set<string>): number {
+  if (hasRelationalCall(e)) return 0;
+  const unboundOut = [...a.out].filter((v) => !bound.has(v));
+  if (unboundOut.length === 0 && e.kind !== 'somein') return 1;
+  if (e.withs.length > 0 || (e.kind !== 'assign' && e.kind !== 'unify')) return 0;
+  const { left, right } = e;
+  const single = (x: Term, y: Term): boolean => {
+    if (x.type !== 'var' || bound.has(x.name) || !isLocal(x.name)) return false;
+    // every variable of y (outside comprehensions) already bound: y has exactly one value or none
+    for (const v of varsOutsideComps(y)) if (isLocal(v) && !bound.has(v)) return false;
+    return true;
+  };
+  if (single(left, right)) return 2;
+  if (e.kind === 'unify' && single(right, left)) return 3;
+  return 0;
 }
 
 /** Orders the bodies of comprehensions directly inside a term (e.g. a rule head) given the bound vars. */
@@ -734,10 +766,6 @@ function orderNested(e: Expr, bound: Set<string>, scope: Set<string>): Expr {
   }
   for (const w of e.withs) fixTerm(w.value);
   return e;
-}
-
-function compVarsBoundInHead(_h: Term, _v: string): boolean {
-  return false;
 }
 
 /** Calls f on comprehensions directly inside t (not inside nested comprehension bodies: those are handled recursively). */
@@ -853,7 +881,7 @@ export function buildCompiled(modules: Module[], builtinList: BuiltinDef[]): Com
     const entry = pkgRules.get(m.pkg.join('.'))!;
     for (const r of m.rules) {
       const sc: Scope = { pkg, ruleNames: entry.names, funcNames: entry.funcs, aliases, locals: new Set(), builtins, calls, funcArity, meta: docAnn.size + pkgAnn.size > 0 || r.annotations ? metaFor(pkg, r) : undefined };
-      const crule = compileRule(r, pkg, sc, funcArity);
+      const crule = compileRule(r, pkg, sc);
       const node = nodeAt(crule.path);
       let rs = node.ruleset;
       if (!rs) {
@@ -912,8 +940,7 @@ export function buildCompiled(modules: Module[], builtinList: BuiltinDef[]): Com
   return { root, builtins, rulesets, calls };
 }
 
-function compileRule(r: Rule, pkg: string[], sc: Scope, funcArity: Map<string, number>): CRule {
-  void funcArity;
+function compileRule(r: Rule, pkg: string[], sc: Scope): CRule {
   const locals = new Set<string>();
   const argVars = new Set<string>();
   for (const a of r.head.args ?? []) varsOfTerm(a, argVars);
@@ -968,7 +995,6 @@ function compileRule(r: Rule, pkg: string[], sc: Scope, funcArity: Map<string, n
     const x = bodyOf(e.body, [v]);
     return { value: x.heads[0]!, body: x.body };
   });
-  void key2;
   return { kind, path, args, key: key2, value: value2, body, elseChain, loc: r.loc };
 }
 

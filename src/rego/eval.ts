@@ -13,6 +13,7 @@ type K = () => boolean;
 type KV = (v: Value) => boolean;
 
 const UNDEF = Symbol('undefined');
+const NO_LOC: Location = { file: '', row: 0, col: 0 };
 function K_STOP(): boolean {
   return true;
 }
@@ -69,8 +70,39 @@ export class Evaluator {
   // ---------------------------------------------------------------- bodies and expressions
 
   evalBody(body: Expr[], i: number, env: Env, k: K): boolean {
-    if (i === body.length) return k();
-    return this.evalExpr(body[i]!, env, () => this.evalBody(body, i + 1, env, k));
+    // Expressions that bind nothing (mode 1) or bind one var to a deterministic value (modes 2/3) run in a loop;
+    // only expressions that can produce several solutions nest a continuation.
+    let assigned: string[] | undefined;
+    try {
+      for (; i < body.length; i++) {
+        const e = body[i]!;
+        const det = (e as { det?: number }).det;
+        if (det === 1) {
+          if (!this.evalExpr(e, env, K_STOP)) return false;
+          continue;
+        }
+        if (det === 2 || det === 3) {
+          this.tick(e.loc);
+          const u = e as Expr & { kind: 'assign' | 'unify' };
+          const name = ((det === 2 ? u.left : u.right) as { name: string }).name;
+          const v = this.firstValue(det === 2 ? u.right : u.left, env);
+          if (v === undefined) return false;
+          const cur = env.get(name);
+          if (cur !== undefined) {
+            if (!equal(cur, v)) return false;
+            continue;
+          }
+          env.set(name, v);
+          (assigned ??= []).push(name);
+          continue;
+        }
+        break;
+      }
+      if (i === body.length) return k();
+      return this.evalExpr(body[i]!, env, () => this.evalBody(body, i + 1, env, k));
+    } finally {
+      if (assigned) for (const n of assigned) env.delete(n);
+    }
   }
 
   evalExpr(e: Expr, env: Env, k: K): boolean {
@@ -443,7 +475,11 @@ export class Evaluator {
       base = this.patchBase(node, base);
     }
     if (node.ruleset) {
-      if (node.ruleset.kind === 'function') return false;
+      if (node.ruleset.kind === 'function') {
+        // a 0-ary function is also a document (OPA)
+        const v = node.ruleset.arity === 0 ? this.callFunction(node.ruleset, [], node.ruleset.defs[0]?.loc ?? NO_LOC) : undefined;
+        return v === undefined ? false : this.walk(v, path, i, env, k);
+      }
       const v = node.children.size > 0 ? this.docOf(node, base) : this.patchRuleValue(node, this.evalRuleSet(node.ruleset));
       if (v === undefined) return false;
       return this.walk(v, path, i, env, k);
@@ -506,7 +542,7 @@ export class Evaluator {
       base = this.patchBase(node, base);
     }
     if (node.ruleset) {
-      if (node.ruleset.kind === 'function') return undefined;
+      if (node.ruleset.kind === 'function') return node.ruleset.arity === 0 ? this.callFunction(node.ruleset, [], node.ruleset.defs[0]?.loc ?? NO_LOC) : undefined;
       const v = this.patchRuleValue(node, this.evalRuleSet(node.ruleset));
       if (node.children.size > 0 && v instanceof RegoObject) {
         const entries: [Value, Value][] = [...v.entries()];

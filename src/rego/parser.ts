@@ -234,7 +234,6 @@ class Parser {
         value = this.parseTermIn(false);
       }
       kind = args ? 'function' : key ? (value ? 'partialobject' : 'partialset') : 'complete';
-      if (kind === 'complete' && key === undefined && path.length > 1 && false) kind = 'complete';
     }
     if (isDefault) {
       if (!value) this.err(start, 'default rule must have a value (default p := <value>)');
@@ -253,15 +252,15 @@ class Parser {
     }
     const head: RuleHead = { path, key, value, args, assign, kind };
     const bodies: Expr[][] = [];
-    const body = this.parseRuleBody(value === undefined && !key && !args ? false : true);
+    const body = this.parseRuleBody();
     if (body === undefined) {
       if (!value && kind !== 'partialset') this.err(this.peek(), `${this.describe(this.peek())}: rule needs a body or a value`);
       bodies.push([{ kind: 'term', term: { type: 'scalar', value: true, loc: start.loc }, loc: start.loc, withs: [] }]);
     } else {
       bodies.push(body);
       // v0: additional bodies `p { a } { b }`
-      while (this.isOp('{') && !this.rawPeek().spaceBefore === false) {
-        const b = this.parseRuleBody(true);
+      while (this.rawPeek().kind === 'op' && this.rawPeek().text === '{') {
+        const b = this.parseRuleBody();
         if (!b) break;
         bodies.push(b);
       }
@@ -281,14 +280,14 @@ class Parser {
         this.next();
         ev = this.parseTermIn(false);
       }
-      const eb = this.parseRuleBody(true);
+      const eb = this.parseRuleBody();
       elseChain.push({ value: ev, body: eb ?? [{ kind: 'term', term: { type: 'scalar', value: true, loc: et.loc }, loc: et.loc, withs: [] }], loc: et.loc });
     }
     return bodies.map((b, i) => ({ head, body: b, isDefault: false, elseChain: i === 0 ? elseChain : [], loc: start.loc, file: this.file }));
   }
 
   /** `if { … }`, `if expr`, `{ … }`, or nothing (undefined). */
-  private parseRuleBody(_allowBare: boolean): Expr[] | undefined {
+  private parseRuleBody(): Expr[] | undefined {
     let sawIf = false;
     if (this.isIdent('if')) {
       this.next();

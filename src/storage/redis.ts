@@ -69,6 +69,7 @@ export class RedisBackend implements StorageBackend {
   private readonly secrets: (string | undefined)[];
   private readonly stores = new Map<string, KvStore>();
   private closed = false;
+  private lastConnectionError: unknown;
 
   constructor(config: { url: string }, options: RedisOptions = {}) {
     this.secrets = [config.url, urlPassword(config.url)];
@@ -80,7 +81,10 @@ export class RedisBackend implements StorageBackend {
       maxRetriesPerRequest: 1,
       retryStrategy: (times) => Math.min(times * 200, 2000),
     });
-    this.client.on('error', () => {}); // reported through the failing command instead
+    // Reported through the failing command instead; remembered because ioredis's own error then only says
+    // "max retries per request" without the reason.
+    this.client.on('error', (err: unknown) => (this.lastConnectionError = err));
+    this.client.on('ready', () => (this.lastConnectionError = undefined));
   }
 
   async run<T>(op: string, fn: (client: Redis) => Promise<T>): Promise<T> {
@@ -88,7 +92,9 @@ export class RedisBackend implements StorageBackend {
     try {
       return await fn(this.client);
     } catch (err) {
-      throw new StorageUnavailableError(`redis: ${op} failed: ${describeError(err, this.secrets)}`);
+      const why = describeError(err, this.secrets);
+      const conn = this.lastConnectionError && this.client.status !== 'ready' ? ` (${describeError(this.lastConnectionError, this.secrets)})` : '';
+      throw new StorageUnavailableError(`redis: ${op} failed: ${why}${conn}`);
     }
   }
 

@@ -8,5 +8,6 @@ import './tdx/register.js';
 import './sgx/register.js';
 import './tpm/register.js';
 import './az-snp-vtpm/register.js';
+import './az-tdx-vtpm/register.js';
 
 export { registeredTees, verifierFactory } from './types.js';

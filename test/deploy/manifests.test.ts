@@ -357,6 +357,9 @@ test('Dockerfile: ENTRYPOINT runs bin/kbs, which exists and is in the image', ()
   const copies = lastStage.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'));
   const copiedTo = copies.map((c) => posix.resolve(workdir, c.args.split(/\s+/).at(-1)!));
   for (const need of ['bin', 'src', 'protos']) assert.ok(copiedTo.includes(posix.join(workdir, need)), `${need}/ is copied`);
+  // package.json ("type": "module") and tsconfig.json decide how tsx loads and transpiles the sources.
+  const rootFiles = copies.filter((c) => posix.resolve(workdir, c.args.split(/\s+/).at(-1)!) === workdir).flatMap((c) => c.args.split(/\s+/).slice(0, -1));
+  for (const need of ['package.json', 'package-lock.json', 'tsconfig.json']) assert.ok(rootFiles.includes(need), `${need} is copied`);
 });
 
 test('Dockerfile: EXPOSE = the port of the KBS default socket and of the baked-in config; HEALTHCHECK hits /healthz', () => {

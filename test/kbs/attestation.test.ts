@@ -165,3 +165,15 @@ test('a storage outage is 503 StorageUnavailable and leaks no backend detail', a
   down = false;
   assert.equal((await auth(k.url)).reply.status, 200);
 });
+
+test('requests without a body are clean 401s', async (t) => {
+  const k = await startKbs();
+  t.after(() => k.stop());
+  for (const p of ['/kbs/v0/auth', '/kbs/v0/attest']) {
+    const r = await call(k.url, 'POST', p);
+    assert.equal(r.status, 401, p);
+    assert.equal(errorType(r), 'AttestationError');
+  }
+  const r = await call(k.url, 'POST', '/kbs/v0/resource-policy', { headers: { authorization: `Bearer ${k.adminToken}` } });
+  assert.equal(errorType(r), 'ParsePolicyError');
+});

@@ -53,3 +53,27 @@ test('HTTPS with tls_profile: modern serves TLS 1.3 only; intermediate accepts 1
     assert.equal(status, 200);
   }
 });
+
+test('TLS groups or ciphers this OpenSSL does not know stop start-up naming the key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kbs-tls-'));
+  const ca = await makeCa('tls ca');
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const leaf = await makeLeaf('127.0.0.1', keys.publicKey, ca);
+  writeFileSync(join(dir, 'key.pem'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(join(dir, 'cert.pem'), leaf.pem);
+  for (const [extra, key] of [
+    [{ tls_groups: 'NoSuchGroup:X25519' }, 'http_server.tls_groups'],
+    [{ tls_profile: 'custom', tls_ciphers: 'NO-SUCH-CIPHER' }, 'http_server.tls_ciphers'],
+  ] as const) {
+    const config = parseKbsConfig(
+      { data_dir: join(dir, 'data'), http_server: { sockets: ['127.0.0.1:0'], private_key: join(dir, 'key.pem'), certificate: join(dir, 'cert.pem'), ...extra } },
+      {},
+    );
+    const kbs = await createKbs(config, { storage: new MemoryBackend() });
+    try {
+      await assert.rejects(listenKbs(kbs), (e: unknown) => (e as { key?: string }).key === key);
+    } finally {
+      await kbs.close();
+    }
+  }
+});

@@ -160,3 +160,33 @@ test('#32 replicas on one store: a policy change on A is enforced by B at once',
   assert.ok(ok.length >= 1);
   if (ok.length === 2) assert.equal(ok[0]!.json.token, ok[1]!.json.token, 'a second 200 can only be the stored token');
 });
+
+test('#30 logs and error bodies never carry secrets, tokens or keys', async (t) => {
+  const { pino } = await import('pino');
+  const { Writable } = await import('node:stream');
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  let logs = '';
+  const sink = new Writable({ write(chunk, _enc, cb) { logs += chunk.toString(); cb(); } });
+  const logger = pino({ level: 'trace' }, sink);
+  const log = { info: (m: string) => logger.info(m), warn: (m: string) => logger.warn(m) };
+  const k = await startKbs({}, { logger: logger as never, log });
+  t.after(() => k.stop());
+  const admin = { authorization: `Bearer ${k.adminToken}` };
+  const secret = 'S3CRET-' + 'x'.repeat(20);
+  await call(k.url, 'POST', '/kbs/v0/resource/a/b/c', { body: secret, headers: admin });
+  await call(k.url, 'POST', '/kbs/v0/resource-policy', { body: JSON.stringify({ policy: b64url(samplePolicy('allow_all')) }), headers: admin });
+  const { token, cookie } = await handshake(k.url);
+  const bodies: string[] = [];
+  bodies.push((await call(k.url, 'GET', '/kbs/v0/resource/a/b/c', { headers: { cookie } })).text);
+  bodies.push((await call(k.url, 'GET', '/kbs/v0/resource/a/b/c', { headers: { authorization: `Bearer ${token}x` } })).text);
+  bodies.push((await call(k.url, 'GET', '/kbs/v0/resource-policy', { headers: { authorization: `Bearer ${k.adminToken}x` } })).text);
+  bodies.push((await call(k.url, 'GET', '/kbs/v0/resource/a/b/c?token=' + token.slice(0, 10), { headers: { authorization: `Bearer ${token}` } })).text);
+  const adminKeyPem = readFileSync(join(k.dataDir, 'admin-key.pem'), 'utf8').split('\n')[1]!;
+  const signerPem = readFileSync(join(k.dataDir, 'as', 'token-signer-key.pem'), 'utf8').split('\n')[1]!;
+  assert.ok(logs.length > 0 && logs.includes('resource policy replaced'));
+  for (const needle of [secret, k.adminToken, token, token.split('.')[2]!, adminKeyPem, signerPem]) {
+    assert.ok(!logs.includes(needle), `log leaks ${needle.slice(0, 12)}…`);
+    for (const b of bodies) assert.ok(!b.includes(needle), `body leaks ${needle.slice(0, 12)}…`);
+  }
+});

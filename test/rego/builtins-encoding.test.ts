@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { call, callRaw, set } from './builtins-helper.js';
 
 test('base64 / base64url / hex (Go strictness)', () => {
@@ -15,6 +16,14 @@ test('base64 / base64url / hex (Go strictness)', () => {
   assert.equal(call('hex.decode', '6c6f72656d20697073756d'), 'lorem ipsum');
   assert.throws(() => call('hex.decode', 'fghijkl'), /invalid byte: U\+0067 'g'/);
   assert.throws(() => call('hex.decode', 'abc'), /odd length hex string/);
+  // Decoded bytes that are not UTF-8 survive as bytes, as in Go's byte strings.
+  const ff = callRaw('base64.decode', '/wDD');
+  assert.equal(call('hex.encode', ff), 'ff00c3');
+  assert.equal(call('base64.encode', ff), '/wDD');
+  assert.equal(call('count', ff), 3); // 0xff, 0x00, 0xc3: three runes for Go
+  assert.equal(call('crypto.sha256', ff), createHash('sha256').update(Buffer.from([0xff, 0x00, 0xc3])).digest('hex'));
+  assert.equal(call('hex.encode', callRaw('hex.decode', 'e282ac80')), 'e282ac80'); // "€" then a stray continuation byte
+  assert.equal(call('sprintf', '%x', [callRaw('hex.decode', 'ff')]), 'ff');
   // Invalid UTF-8 from a decode counts like Go's rune count (OPA conformance: 30 runes for these 32 bytes).
   assert.equal(call('count', callRaw('base64.decode', '2E84ZuPUd7zfvCZSNEchVpDEIj6PL7JfLpIqyxVG16k=')), 30);
 });

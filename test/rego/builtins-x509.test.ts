@@ -108,3 +108,16 @@ test('parse_rsa_private_key and parse_private_keys return JWKs', () => {
   assert.deepEqual(keys.map((k) => k.kty), ['RSA', 'EC']);
   assert.throws(() => call('crypto.x509.parse_rsa_private_key', 'invalid'), /illegal base64/);
 });
+
+test('parse_and_verify_certificates_with_options: CurrentTime, DNSName, KeyUsages', { skip: testdataSkip('az-snp-vtpm') }, () => {
+  const pem = readTestdata('az-snp-vtpm', 'vcek.pem').toString('utf8');
+  const fn = 'crypto.x509.parse_and_verify_certificates_with_options';
+  const at = (iso: string) => Number(BigInt(Date.parse(iso)) * 1_000_000n);
+  // The evaluation clock is far in the future; the option's time decides.
+  const c = ctx(BigInt(at('2040-01-01T00:00:00Z')));
+  assert.equal((callCtx(c, fn, pem, { CurrentTime: at('2025-06-01T00:00:00Z'), KeyUsages: ['KeyUsageAny'] }) as unknown[])[0], true);
+  assert.deepEqual(callCtx(c, fn, pem, { KeyUsages: ['KeyUsageAny'] }), [false, []]);
+  assert.deepEqual(callCtx(c, fn, pem, { CurrentTime: at('2025-06-01T00:00:00Z'), DNSName: 'example.com' }), [false, []]);
+  assert.throws(() => callCtx(c, fn, pem, { Foo: 1 }), /invalid key option: Foo/);
+  assert.throws(() => callCtx(c, fn, pem, { KeyUsages: ['Nope'] }), /invalid entry for 'KeyUsages'/);
+});

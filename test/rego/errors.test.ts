@@ -150,3 +150,11 @@ test('hostile: mutated policies only ever fail with RegoError (deterministic fuz
     }
   }
 });
+
+test('long bodies (thousands of expressions) evaluate without exhausting the stack', () => {
+  const body = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? `  v${i} := input.x${i % 10} + 1` : `  input.x${i % 10} == ${i % 10}`)).join('\n');
+  const pol = compile([{ filename: 'long.rego', source: `package p\nallow {\n${body}\n}` }]);
+  const input = Object.fromEntries(Array.from({ length: 10 }, (_, i) => ['x' + i, i]));
+  assert.equal(pol.evaluate('data.p.allow', { input }), true);
+  assert.equal(pol.evaluate('data.p.allow', { input: { ...input, x3: 4 } }), undefined);
+});

@@ -135,17 +135,18 @@ for (const h of harnesses()) {
 
     test('TTL: values expire; expired keys are absent for every operation', async () => {
       const s = await fresh();
-      await s.set('short', enc('s'), { ttlMs: 200 });
-      await s.set('long', enc('l'), { ttlMs: 60_000 });
+      const ttlMs = h.shortTtlMs;
+      await s.set('short', enc('s'), { ttlMs });
+      await s.set('long', enc('l'), { ttlMs: 600_000 });
       await s.set('forever', enc('f'));
-      await s.set('ttl-then-plain', enc('1'), { ttlMs: 200 });
+      await s.set('ttl-then-plain', enc('1'), { ttlMs });
       await s.set('ttl-then-plain', enc('2')); // a plain set clears the TTL
       await s.set('plain-then-ttl', enc('1'));
-      await s.set('plain-then-ttl', enc('2'), { ttlMs: 200 });
-      for (const k of ['gone-get', 'gone-take', 'gone-delete', 'gone-nx']) await s.set(k, enc('x'), { ttlMs: 200 });
+      await s.set('plain-then-ttl', enc('2'), { ttlMs });
+      for (const k of ['gone-get', 'gone-take', 'gone-delete', 'gone-nx']) await s.set(k, enc('x'), { ttlMs });
       assert.equal(dec(await s.get('short')), 's');
       assert.deepEqual(await s.list(), ['forever', 'gone-delete', 'gone-get', 'gone-nx', 'gone-take', 'long', 'plain-then-ttl', 'short', 'ttl-then-plain']);
-      await sleep(500);
+      await h.elapse(ttlMs + 300);
       assert.equal(await s.get('short'), undefined);
       assert.equal(await s.get('gone-get'), undefined);
       assert.equal(await s.take('gone-take'), undefined);

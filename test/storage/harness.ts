@@ -28,6 +28,19 @@ export interface Harness {
   create(): Promise<StorageBackend>;
   /** Removes every namespace the run used, then closes the instances it created. */
   cleanup(namespaces: string[]): Promise<void>;
+  /**
+   * Lets `ms` pass for TTL purposes: backends that take a clock get a manual one that this advances (no sleeping,
+   * no flakiness); servers use their own clocks, so for them it sleeps.
+   */
+  elapse(ms: number): Promise<void>;
+  /** The TTL to use for "short" entries: long enough that the checks before elapse() finish first on a busy machine. */
+  shortTtlMs: number;
+}
+
+/** A clock that only moves when told to (starts at the real time so file mtimes stay comparable). */
+export function manualClock() {
+  let now = Date.now();
+  return { now: () => now, advance: (ms: number) => void (now += ms) };
 }
 
 export function uniquePrefix(): string {
@@ -58,19 +71,34 @@ export function harnesses(): Harness[] {
   const jsonDir = mkdtempSync(join(tmpdir(), 'kbt-json-'));
   const removeDir = (d: string) => () => rm(d, { recursive: true, force: true });
   const quick = { connectTimeoutMs: 3000, sweepIntervalMs: 0 };
+  const clocked = () => {
+    const clock = manualClock();
+    return { clock: clock.now, elapse: async (ms: number) => clock.advance(ms), shortTtlMs: 200 };
+  };
+  const real = { elapse: sleep, shortTtlMs: 1000 };
+  const mem = clocked();
+  const fs = clocked();
+  const json = clocked();
   return [
-    { name: 'Memory', shared: false, ...tracked(() => new MemoryBackend(), async () => {}) },
-    { name: 'LocalFs', shared: true, ...tracked(() => new LocalFsBackend({ dirPath: fsDir }), async () => {}, removeDir(fsDir)) },
-    { name: 'LocalJson', shared: true, ...tracked(() => new LocalJsonBackend({ fileDirPath: jsonDir }), async () => {}, removeDir(jsonDir)) },
+    { name: 'Memory', shared: false, ...mem, ...tracked(() => new MemoryBackend(mem.clock), async () => {}) },
+    { name: 'LocalFs', shared: true, ...fs, ...tracked(() => new LocalFsBackend({ dirPath: fsDir, clock: fs.clock }), async () => {}, removeDir(fsDir)) },
+    {
+      name: 'LocalJson',
+      shared: true,
+      ...json,
+      ...tracked(() => new LocalJsonBackend({ fileDirPath: jsonDir, clock: json.clock }), async () => {}, removeDir(jsonDir)),
+    },
     {
       name: 'Postgres',
       shared: true,
+      ...real,
       ...tracked(() => new PostgresBackend({ url: POSTGRES_URL, host: '', port: 5432, db: '', username: '' }, quick), (b, ns) => b.dropNamespace(ns)),
     },
-    { name: 'Redis', shared: true, ...tracked(() => new RedisBackend({ url: REDIS_URL }, quick), (b, ns) => b.dropNamespace(ns)) },
+    { name: 'Redis', shared: true, ...real, ...tracked(() => new RedisBackend({ url: REDIS_URL }, quick), (b, ns) => b.dropNamespace(ns)) },
     {
       name: 'MySql',
       shared: true,
+      ...real,
       ...tracked(() => new MySqlBackend({ url: MYSQL_URL, host: '', port: 3306, db: '', username: '' }, quick), (b, ns) => b.dropNamespace(ns)),
     },
   ];

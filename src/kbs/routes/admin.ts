@@ -8,6 +8,7 @@ import { AdminAuthAccess, AttestationError, InvalidRequestPath, RvpsError } from
 import { AdminDenied } from '../admin.js';
 import { parseSetResourcePolicyBody } from '../resource-policy.js';
 import type { KbsContext } from '../context.js';
+import { bodyBytes } from './body.js';
 import { asAttestationError } from './as-errors.js';
 import { AttestationServiceError } from '../../as/errors.js';
 
@@ -30,7 +31,7 @@ export const adminRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app, 
 
   app.post('/kbs/v0/resource-policy', async (req, reply) => {
     await requireAdmin(req);
-    const source = parseSetResourcePolicyBody(req.body as Buffer);
+    const source = parseSetResourcePolicyBody(bodyBytes(req));
     await ctx.resourcePolicy.set(source);
     // Every policy change is an explicit, logged decision (an allow-all policy must never be silent).
     req.log.warn({ sha256: createHash('sha256').update(source).digest('hex') }, 'resource policy replaced');
@@ -44,7 +45,7 @@ export const adminRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app, 
     await requireAdmin(req);
     let v: unknown;
     try {
-      v = JSON.parse((req.body as Buffer).toString('utf8'));
+      v = JSON.parse(bodyBytes(req).toString('utf8'));
     } catch {
       throw new AttestationError('request body is not JSON');
     }
@@ -80,7 +81,7 @@ export const adminRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app, 
   app.post('/kbs/v0/reference-value', async (req, reply) => {
     await requireAdmin(req);
     try {
-      await as.registerReferenceValue((req.body as Buffer).toString('utf8'));
+      await as.registerReferenceValue(bodyBytes(req).toString('utf8'));
     } catch (e) {
       throw rvpsError(e);
     }

@@ -10,6 +10,7 @@ import { AttestationError } from '../errors.js';
 import { sessionCookie, sessionIdFromCookieHeader } from '../cookie.js';
 import { parseAttestation } from '../wire.js';
 import type { KbsContext } from '../context.js';
+import { bodyBytes } from './body.js';
 import { asAttestationError } from './as-errors.js';
 
 export const attestRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app, { ctx }) => {
@@ -34,7 +35,7 @@ export const attestRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app,
     }
     let body;
     try {
-      body = parseAttestation(req.body as Buffer, { allowRsa15: ctx.allowRsa15 });
+      body = parseAttestation(bodyBytes(req), { allowRsa15: ctx.allowRsa15 });
       if (body.nonce !== session.challenge.nonce) throw new AttestationError('runtime-data nonce does not match the session challenge');
     } catch (e) {
       ctx.metrics.attestationErrors.inc();

@@ -5,6 +5,7 @@ import { sessionCookie } from '../cookie.js';
 import { newNonce } from '../session.js';
 import { parseAuthRequest } from '../wire.js';
 import type { KbsContext } from '../context.js';
+import { bodyBytes } from './body.js';
 import { asAttestationError } from './as-errors.js';
 
 export const authRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app, { ctx }) => {
@@ -13,7 +14,7 @@ export const authRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app, {
   app.post('/kbs/v0/auth', async (req, reply) => {
     ctx.metrics.authRequests.inc();
     try {
-      const request = parseAuthRequest(req.body as Buffer);
+      const request = parseAuthRequest(bodyBytes(req));
       let extra: unknown;
       try {
         extra = await as.generateSupplementalChallenge(request.tee, JSON.stringify(request.extraParams));

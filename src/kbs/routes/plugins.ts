@@ -11,6 +11,7 @@ import { splitKbsUrl } from '../resource-path.js';
 import { encryptToTeeKey } from '../jwe.js';
 import { findTeePubKey } from '../tee-pubkey-lookup.js';
 import type { KbsContext } from '../context.js';
+import { bodyBytes } from './body.js';
 import type { HttpMethod, PluginRequest } from '../plugins/types.js';
 
 export const pluginRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app, { ctx }) => {
@@ -36,7 +37,7 @@ export const pluginRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app,
         method: req.method as HttpMethod,
         path: path.rest,
         query: path.query,
-        body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+        body: bodyBytes(req),
       };
       const now = ctx.clock();
       if (plugin.requiresAdmin(preq)) {

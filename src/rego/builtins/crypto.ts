@@ -2,14 +2,15 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { def, asString } from './util.js';
 import type { BuiltinDef } from './util.js';
+import { stringToBytes } from './bytes.js';
 
 function digest(name: string, alg: string): BuiltinDef {
-  return def(name, ['string'], 'string', (args) => createHash(alg).update(asString(name, args, 0), 'utf8').digest('hex'));
+  return def(name, ['string'], 'string', (args) => createHash(alg).update(stringToBytes(asString(name, args, 0))).digest('hex'));
 }
 
 function hmac(name: string, alg: string): BuiltinDef {
   return def(name, ['string', 'string'], 'string', (args) =>
-    createHmac(alg, Buffer.from(asString(name, args, 1), 'utf8')).update(asString(name, args, 0), 'utf8').digest('hex'),
+    createHmac(alg, stringToBytes(asString(name, args, 1))).update(stringToBytes(asString(name, args, 0))).digest('hex'),
   );
 }
 
@@ -22,8 +23,8 @@ export const CRYPTO_BUILTINS: BuiltinDef[] = [
   hmac('crypto.hmac.sha256', 'sha256'),
   hmac('crypto.hmac.sha512', 'sha512'),
   def('crypto.hmac.equal', ['string', 'string'], 'boolean', (args) => {
-    const a = Buffer.from(asString('crypto.hmac.equal', args, 0), 'utf8');
-    const b = Buffer.from(asString('crypto.hmac.equal', args, 1), 'utf8');
+    const a = stringToBytes(asString('crypto.hmac.equal', args, 0));
+    const b = stringToBytes(asString('crypto.hmac.equal', args, 1));
     // Constant time in the contents (hmac.Equal); lengths are not secret.
     return a.length === b.length && timingSafeEqual(a, b);
   }),

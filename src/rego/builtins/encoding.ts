@@ -5,17 +5,9 @@ import type { BuiltinDef, Value } from './util.js';
 import { fromJSON, jsonText } from '../value.js';
 import { parseJson, JsonSyntaxError } from './jsonparse.js';
 
-/**
- * Go strings are bytes; ours are UTF-16. Decoded bytes become a string through UTF-8 with invalid sequences replaced
- * by U+FFFD (what OPA's JSON output does with them).
- */
-const lenient = new TextDecoder('utf-8');
-export function bytesToString(b: Uint8Array): string {
-  return lenient.decode(b);
-}
-export function stringToBytes(s: string): Buffer {
-  return Buffer.from(s, 'utf8');
-}
+import { bytesToString, stringToBytes } from './bytes.js';
+
+export { bytesToString, stringToBytes };
 
 const STD_FULL = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const URL_FULL = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/;
@@ -80,9 +72,9 @@ function jsonIndent(v: Value, prefix: string, indent: string, level: number): st
   if (v instanceof RegoObject) {
     const es = v.entries();
     if (es.length === 0) return '{}';
-    return '{' + es.map(([k, x]) => nl + JSON.stringify(typeof k === 'string' ? k : jsonText(k)) + ': ' + jsonIndent(x, prefix, indent, level + 1)).join(',') + close + '}';
+    return '{' + es.map(([k, x]) => nl + goJsonEscape(JSON.stringify(typeof k === 'string' ? k : jsonText(k))) + ': ' + jsonIndent(x, prefix, indent, level + 1)).join(',') + close + '}';
   }
-  return jsonText(v);
+  return goJsonEscape(jsonText(v));
 }
 
 function marshalWithOptions(args: Value[]): Value {
@@ -114,7 +106,7 @@ function marshalWithOptions(args: Value[]): Value {
   }
   if (!opts.has('pretty') && sawIndentOrPrefix) pretty = true;
   if (!pretty) return goJsonEscape(jsonText(v));
-  return goJsonEscape(prefix + jsonIndent(v, prefix, indent, 0));
+  return prefix + jsonIndent(v, prefix, indent, 0);
 }
 
 // ---- YAML (OPA goes through sigs.k8s.io/yaml: YAML is read as JSON-compatible data)

@@ -5,10 +5,10 @@
  */
 import { createHmac, createPrivateKey, createSecretKey, sign as nodeSign, verify as nodeVerify, timingSafeEqual, constants } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { def, asString, asObject, builtinError, BuiltinError, RegoObject, isNumber, typeName } from './util.js';
+import { def, asString, asObject, builtinError, RegoObject, isNumber, typeName } from './util.js';
 import type { BuiltinDef, Value, BuiltinContext } from './util.js';
 import { parseJson, JsonSyntaxError } from './jsonparse.js';
-import { bytesToString } from './encoding.js';
+import { bytesToString, stringToBytes } from './bytes.js';
 import { termString } from './format.js';
 import { keysFromCertOrJwk, KeyError } from './keys.js';
 import type { VerificationKey } from './keys.js';
@@ -177,7 +177,7 @@ function verifyFn(algName: string): BuiltinDef {
   return def(name, ['string', 'string'], 'boolean', (args) => {
     const t = splitToken(name, asString(name, args, 0));
     const keyText = asString(name, args, 1);
-    const keys: VerificationKey[] = alg.family === 'HS' ? [{ key: createSecretKey(Buffer.from(keyText, 'utf8')) }] : keysOrError(name, keyText);
+    const keys: VerificationKey[] = alg.family === 'HS' ? [{ key: createSecretKey(stringToBytes(keyText)) }] : keysOrError(name, keyText);
     const sig = b64url(name, 'signature', t.signature);
     const h = decodeHeader(name, t);
     const data = signingInput(t);
@@ -252,7 +252,7 @@ function constraintsVerify(c: Constraints, h: Header, data: Buffer, sig: Buffer)
   }
   // A shared secret only ever verifies HMAC algorithms.
   if (alg.family !== 'HS') return false;
-  return verifySignature(alg, createSecretKey(Buffer.from(c.secret!, 'utf8')), data, sig);
+  return verifySignature(alg, createSecretKey(stringToBytes(c.secret!)), data, sig);
 }
 
 function decodeVerify(args: Value[], ctx: BuiltinContext): Value {
@@ -366,7 +366,7 @@ function encodeRaw(name: string, headerText: string, payloadText: string, keyTex
   }
   if (!(jwk instanceof RegoObject)) throw builtinError(name, 'failed to parse the signing key (JWK)');
   const key = signingKey(name, jwk, alg);
-  const input = `${Buffer.from(headerText, 'utf8').toString('base64url')}.${Buffer.from(payloadText, 'utf8').toString('base64url')}`;
+  const input = `${stringToBytes(headerText).toString('base64url')}.${stringToBytes(payloadText).toString('base64url')}`;
   return `${input}.${signBytes(name, alg, key, Buffer.from(input, 'ascii')).toString('base64url')}`;
 }
 
@@ -386,4 +386,3 @@ export const JWT_BUILTINS: BuiltinDef[] = [
     return encodeRaw(n, termString(h), termString(p), jsonText(k));
   }),
 ];
-void BuiltinError;

@@ -5,7 +5,7 @@
 import { def, asString, asArray, BuiltinError } from './util.js';
 import type { BuiltinDef, Value } from './util.js';
 import { termString, goQuote } from './format.js';
-import { utf8 } from './util.js';
+import { stringToBytes } from './bytes.js';
 
 type Arg =
   | { kind: 'int'; v: bigint }
@@ -106,7 +106,7 @@ function fmtInt(v: bigint, verb: string, spec: Spec): string {
     case 'G':
       return fmtFloat(Number(v), verb, spec);
     default:
-      return `%!${verb}(*big.Int=${v})`;
+      return `%!${verb}(big.Int=${v})`;
   }
   if (spec.prec !== undefined) body = body.padStart(spec.prec, '0');
   return pad(signed(neg, body, spec), spec, spec.prec === undefined);
@@ -187,7 +187,7 @@ function fmtString(s: string, verb: string, spec: Spec): string {
       return pad(goQuote(s), spec, false);
     case 'x':
     case 'X': {
-      let h = Buffer.from(utf8.encode(s)).toString('hex');
+      let h = stringToBytes(s).toString('hex');
       if (verb === 'X') h = h.toUpperCase();
       return pad(h, spec, false);
     }

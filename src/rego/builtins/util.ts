@@ -104,7 +104,3 @@ export class Lru<K, V> {
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
   }
 }
-
-/** UTF-8 bytes of a string (Go strings are byte strings; most OPA string built-ins work on code points). */
-export const utf8 = new TextEncoder();
-export const utf8Strict = new TextDecoder('utf-8', { fatal: true });

@@ -6,7 +6,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { def, asString, builtinError } from './util.js';
+import { def, asString, builtinError, typeError, isNumber, typeName, RegoObject, RegoSet } from './util.js';
 import type { BuiltinDef, Value, BuiltinContext } from './util.js';
 import { fromJSON, normNum } from '../value.js';
 import { pemDecodeAll } from './keys.js';
@@ -281,6 +281,83 @@ function verifyChain(certs: ParsedCert[], nowMs: number): boolean {
   return true;
 }
 
+const KEY_USAGE_NAMES: Record<string, number> = {
+  KeyUsageAny: 0,
+  KeyUsageServerAuth: 1,
+  KeyUsageClientAuth: 2,
+  KeyUsageCodeSigning: 3,
+  KeyUsageEmailProtection: 4,
+  KeyUsageIPSECEndSystem: 5,
+  KeyUsageIPSECTunnel: 6,
+  KeyUsageIPSECUser: 7,
+  KeyUsageTimeStamping: 8,
+  KeyUsageOCSPSigning: 9,
+};
+
+interface VerifyOptions {
+  nowMs: number;
+  dnsName?: string;
+  /** Go's x509.ExtKeyUsage numbers; undefined means Go's default (server auth). */
+  keyUsages?: number[];
+}
+
+function parseVerifyOptions(name: string, v: Value, ctx: BuiltinContext): VerifyOptions {
+  const opts: VerifyOptions = { nowMs: Number(ctx.nowNs() / 1_000_000n) };
+  if (!(v instanceof RegoObject)) throw typeError(name, 2, 'object', v);
+  for (const [k, x] of v.entries()) {
+    switch (k) {
+      case 'DNSName':
+        if (typeof x !== 'string') throw builtinError(name, "'DNSName' must be a string");
+        opts.dnsName = x;
+        break;
+      case 'CurrentTime':
+        if (!isNumber(x)) throw builtinError(name, "'CurrentTime' must be a number of nanoseconds");
+        opts.nowMs = Number(BigInt(typeof x === 'bigint' ? x : Math.trunc(x)) / 1_000_000n);
+        break;
+      case 'MaxConstraintComparisons':
+        if (!isNumber(x)) throw builtinError(name, "'MaxConstraintComparisons' must be a number");
+        break;
+      case 'KeyUsages': {
+        const names = Array.isArray(x) ? x : x instanceof RegoSet ? x.values() : undefined;
+        if (!names) throw builtinError(name, "'KeyUsages' must be an array of strings");
+        opts.keyUsages = names.map((n) => {
+          const u = typeof n === 'string' ? KEY_USAGE_NAMES[n] : undefined;
+          if (u === undefined) throw builtinError(name, `invalid entry for 'KeyUsages': ${typeof n === 'string' ? n : typeName(n)}`);
+          return u;
+        });
+        break;
+      }
+      default:
+        throw builtinError(name, `invalid key option: ${typeof k === 'string' ? k : typeName(k)}`);
+    }
+  }
+  return opts;
+}
+
+/** Go's hostname matching for one SAN (a leading "*." wildcard covers exactly one label). */
+function dnsMatches(pattern: string, host: string): boolean {
+  const p = pattern.toLowerCase();
+  const h = host.toLowerCase().replace(/\.$/, '');
+  if (p === h) return true;
+  if (!p.startsWith('*.')) return false;
+  const dot = h.indexOf('.');
+  return dot > 0 && h.slice(dot) === p.slice(1);
+}
+
+function leafAcceptable(leaf: CertJsonFields, opts: VerifyOptions): boolean {
+  if (opts.dnsName !== undefined && !(leaf.DNSNames ?? []).some((d) => dnsMatches(d, opts.dnsName!))) return false;
+  const wanted = opts.keyUsages ?? [1];
+  if (wanted.includes(0)) return true;
+  const have = leaf.ExtKeyUsage;
+  if (have === null) return true; // no EKU extension: any usage (Go)
+  return have.includes(0) || have.some((u) => wanted.includes(u));
+}
+
+interface CertJsonFields {
+  DNSNames: string[] | null;
+  ExtKeyUsage: number[] | null;
+}
+
 function csrJson(name: string, text: string): unknown {
   const ders = decodeInput(name, text, 'CERTIFICATE REQUEST');
   const asn = asn1js.fromBER(new Uint8Array(ders[0]!));
@@ -335,6 +412,13 @@ export const X509_BUILTINS: BuiltinDef[] = [
     const certs = parseCerts(n, asString(n, args, 0));
     const nowMs = Number(ctx.nowNs() / 1_000_000n);
     if (!verifyChain(certs, nowMs)) return [false, []];
+    return [true, certs.map((c) => fromJSON(c.json))];
+  }),
+  def('crypto.x509.parse_and_verify_certificates_with_options', ['string', 'object'], 'array', (args, ctx: BuiltinContext) => {
+    const n = 'crypto.x509.parse_and_verify_certificates_with_options';
+    const certs = parseCerts(n, asString(n, args, 0));
+    const opts = parseVerifyOptions(n, args[1]!, ctx);
+    if (!verifyChain(certs, opts.nowMs) || !leafAcceptable(certs[0]!.json as CertJsonFields, opts)) return [false, []];
     return [true, certs.map((c) => fromJSON(c.json))];
   }),
   def('crypto.x509.parse_certificate_request', ['string'], 'object', (args) => {
