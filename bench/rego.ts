@@ -76,7 +76,7 @@ export async function benchRego(): Promise<Record<string, Sample>> {
     if (claims.executables !== 3 || claims.hardware !== 2 || claims.configuration !== 2) throw new Error(`EAR bench: unexpected claims ${JSON.stringify(claims)}`);
     out.earCpu = await measure('EAR CPU policy evaluate (trust_claims, TDX input)', () => pol.evaluate('data.policy.trust_claims', { input }));
     let n = 0;
-    out.compile = await measure('EAR CPU policy compile (uncached)', () => compile([{ filename: `ear_cpu_${n++}.rego`, source: src }], { builtins: [qrv] }), { warmup: 5, batches: 30, batchSize: 1 });
+    out.compile = await measure('EAR CPU policy compile (uncached)', () => compile([{ filename: `ear_cpu_${n++}.rego`, source: src }], { builtins: [qrv] }), { warmup: 20, batches: 40, batchSize: 1 });
   }
   printSamples('rego engine', Object.values(out));
   return out;

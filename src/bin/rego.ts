@@ -36,7 +36,7 @@ function mergeInto(target: Record<string, unknown>, src: unknown, file: string):
   }
 }
 
-function runEval(query: string, flags: EvalFlags, out: (s: string) => void): void {
+function runEval(query: string, flags: EvalFlags, out: (s: string) => void, err: (s: string) => void): void {
   const files: string[] = [];
   for (const d of flags.data) collectFiles(d, files);
   const modules: RegoModule[] = [];
@@ -62,7 +62,7 @@ function runEval(query: string, flags: EvalFlags, out: (s: string) => void): voi
     }
   }
   const policy = compile(modules);
-  const sols = policy.evaluateSolutions(query, { input, data, strictBuiltinErrors: flags.strictBuiltinErrors });
+  const sols = policy.evaluateSolutions(query, { input, data, strictBuiltinErrors: flags.strictBuiltinErrors, print: err });
   if (flags.format === 'raw') {
     if (sols.length === 0) return;
     const v = sols[0]!.values[0];
@@ -119,7 +119,7 @@ export async function main(argv: string[], io: { stdout: (s: string) => void; st
         return;
       }
       try {
-        runEval(query, flags, io.stdout);
+        runEval(query, flags, io.stdout, io.stderr);
       } catch (e) {
         io.stderr(e instanceof RegoError ? e.message : `rego: ${(e as Error).message}`);
         code = 1;

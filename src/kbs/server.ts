@@ -21,7 +21,7 @@ function toKbsError(err: unknown, limit: number): KbsError | undefined {
   if (err instanceof StorageUnavailableError) return new StorageUnavailable('storage backend unavailable');
   const e = err as { code?: string; statusCode?: number };
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413)
-    return new PayloadTooLarge(`request body exceeds ${Math.round(limit / (1024 * 1024))} MiB`);
+    return new PayloadTooLarge(`request body is larger than this endpoint accepts (payload_request_size ${Math.round(limit / (1024 * 1024))} MiB)`);
   return undefined;
 }
 

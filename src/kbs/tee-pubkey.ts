@@ -56,15 +56,40 @@ export function parseTeePubKey(v: unknown, opts: { allowRsa15?: boolean } = {}):
   } else {
     throw new TeePubKeyError(`tee-pubkey: unsupported kty "${kty}"`);
   }
-  teePubKeyObject(key); // rejects points off the curve and malformed RSA keys
+  teePubKeyObject(key); // rejects points off the curve and malformed RSA keys (and caches the KeyObject)
   return key;
 }
 
+/**
+ * Imported keys by their typed fields: the same tee-pubkey is parsed at /attest and again for every resource
+ * request, and node's JWK import (with its on-curve check) is the expensive part. Only successfully imported keys
+ * are cached; the cache is bounded (least recently used evicted) because the keys come from guests.
+ */
+const KEY_CACHE_MAX = 1024;
+const keyCache = new Map<string, KeyObject>();
+const keyOf = new WeakMap<TeePubKey, KeyObject>();
+
+function cacheId(key: TeePubKey): string {
+  return key.kty === 'RSA' ? `RSA.${key.n}.${key.e}` : `EC.${key.crv}.${key.x}.${key.y}`;
+}
+
 export function teePubKeyObject(key: TeePubKey): KeyObject {
-  try {
-    const jwk = key.kty === 'RSA' ? { kty: 'RSA', n: key.n, e: key.e } : { kty: 'EC', crv: key.crv, x: key.x, y: key.y };
-    return createPublicKey({ key: jwk, format: 'jwk' });
-  } catch {
-    throw new TeePubKeyError('tee-pubkey: not a valid public key');
+  const direct = keyOf.get(key);
+  if (direct) return direct;
+  const id = cacheId(key);
+  let k = keyCache.get(id);
+  if (k) {
+    keyCache.delete(id); // re-insert: most recently used last
+  } else {
+    try {
+      const jwk = key.kty === 'RSA' ? { kty: 'RSA', n: key.n, e: key.e } : { kty: 'EC', crv: key.crv, x: key.x, y: key.y };
+      k = createPublicKey({ key: jwk, format: 'jwk' });
+    } catch {
+      throw new TeePubKeyError('tee-pubkey: not a valid public key');
+    }
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
   }
+  keyCache.set(id, k);
+  keyOf.set(key, k);
+  return k;
 }

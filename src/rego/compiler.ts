@@ -45,6 +45,7 @@ export const CORE_CALLS: Record<string, number> = {
   walk: 1,
   'rego.metadata.rule': 0,
   'rego.metadata.chain': 0,
+  'rego.parse_module': 2,
 };
 
 export interface Compiled {

@@ -6,7 +6,9 @@ import { RegoError, type Location } from './errors.js';
 import type { Expr, Term } from './ast.js';
 import { CORE_CALLS, constValue, type Compiled, type CRule, type Node, type RuleSet } from './compiler.js';
 import type { BuiltinContext, BuiltinDef } from './builtins/types.js';
-import { equal, isNumber, normNum, ObjectBuilder, RegoObject, RegoSet, type Value } from './value.js';
+import { equal, fromJSON, isNumber, jsonText, normNum, ObjectBuilder, RegoObject, RegoSet, type Value } from './value.js';
+import { parseModule } from './parser.js';
+import { moduleJSON } from './astjson.js';
 
 export type Env = Map<string, Value>;
 type K = () => boolean;
@@ -30,6 +32,8 @@ export interface EvalConfig {
   maxDepth: number;
   strict: boolean;
   nowNs: bigint;
+  /** Receives print() output; print is a no-op without it. */
+  print?: (line: string) => void;
 }
 
 export class Evaluator {
@@ -700,6 +704,13 @@ export class Evaluator {
     const out: Term | undefined = arity >= 0 && t.args.length === arity + 1 ? t.args[arity] : undefined;
     const kk: KV = out ? this.outK(out, env, k) : k;
     if (target.kind === 'builtin' && target.name === 'print') {
+      if (this.cfg.print) {
+        const parts = t.args.map((a) => {
+          const v = this.firstValue(a, env);
+          return v === undefined ? '<undefined>' : typeof v === 'string' ? v : jsonText(v);
+        });
+        this.cfg.print(parts.join(' '));
+      }
       return kk(true);
     }
     return this.evalArgs(t.args, n, env, (vals) => {
@@ -749,10 +760,30 @@ export class Evaluator {
       for (const [p, v] of pairs) if (k([p, v])) return true;
       return false;
     }
+    if (name === 'rego.parse_module' && !this.compiled.builtins.has(name)) return this.parseModuleCall(vals, t.loc, k);
     const def = this.compiled.builtins.get(name);
     if (!def) throw new RegoError('rego_type_error', `undefined function ${name}`, t.loc);
     const v = this.callBuiltin(def, vals, t.loc);
     return v === undefined ? false : k(v);
+  }
+
+  /** rego.parse_module(filename, source): the module's AST in OPA's JSON form. */
+  private parseModuleCall(vals: Value[], loc: Location, k: KV): boolean {
+    const [file, src] = vals;
+    if (typeof file !== 'string' || typeof src !== 'string') {
+      const msg = `rego.parse_module: operand ${typeof file !== 'string' ? 1 : 2} must be string`;
+      if (this.cfg.strict) throw new RegoError('eval_type_error', msg, loc);
+      return false;
+    }
+    let m;
+    try {
+      m = parseModule(src, file);
+    } catch (e) {
+      if (!(e instanceof RegoError)) throw e;
+      if (this.cfg.strict) throw new RegoError('eval_builtin_error', `rego.parse_module: ${e.code}: ${e.detail}`, loc);
+      return false;
+    }
+    return k(fromJSON(moduleJSON(m)));
   }
 
   private callBuiltin(def: BuiltinDef, vals: Value[], loc: Location): Value | undefined {

@@ -47,6 +47,8 @@ export interface EvaluateOptions {
   limits?: EvalLimits;
   /** OPA's strict_builtin_errors. */
   strictBuiltinErrors?: boolean;
+  /** Receives the output of print() calls (one line per call); without it print() is a no-op. */
+  print?: (line: string) => void;
 }
 
 export interface CompiledPolicy {
@@ -90,6 +92,17 @@ function coreFallbacks(have: Set<string>): BuiltinDef[] {
 import { equal as eq } from './value.js';
 
 /** Compiled rule trees by SHA-256 of the module texts and the host built-in names/arities (LRU-ish, bounded). */
+let stdLib: { list: BuiltinDef[]; map: Map<string, BuiltinDef> } | undefined;
+/** The standard library plus the core's fallbacks, computed once. */
+function standardLibrary(): { list: BuiltinDef[]; map: Map<string, BuiltinDef> } {
+  if (!stdLib) {
+    const names = new Set(STANDARD_BUILTINS.map((b) => b.name));
+    const list = [...STANDARD_BUILTINS, ...coreFallbacks(names)];
+    stdLib = { list, map: new Map(list.map((b) => [b.name, b])) };
+  }
+  return stdLib;
+}
+
 const cache = new Map<string, Compiled>();
 const CACHE_MAX = 256;
 
@@ -102,21 +115,23 @@ export function compile(modules: RegoModule[], options: CompileOptions = {}): Co
   }
   for (const b of host) h.update('builtin:' + b.name + '/' + b.args.length + '\0');
   const hash = h.digest('hex');
-  const std = STANDARD_BUILTINS;
-  const names = new Set(std.map((b) => b.name));
+  const std = standardLibrary();
+  const seen = new Set<string>();
   for (const b of host) {
-    if (names.has(b.name) || b.name in CORE_CALLS) throw new RegoError('rego_compile_error', `host built-in ${b.name} clashes with a standard built-in`);
-    names.add(b.name);
+    if (std.map.has(b.name) || b.name in CORE_CALLS) throw new RegoError('rego_compile_error', `host built-in ${b.name} clashes with a standard built-in`);
+    if (seen.has(b.name)) throw new RegoError('rego_compile_error', `host built-in ${b.name} given twice`);
+    seen.add(b.name);
   }
-  const all = [...std, ...coreFallbacks(names), ...host];
   let compiled = cache.get(hash);
   if (compiled) {
     // same modules and host built-in names: reuse the rule tree, bind this call's host implementations
-    const builtins = new Map<string, BuiltinDef>();
-    for (const b of all) builtins.set(b.name, b);
-    compiled = { ...compiled, builtins };
+    if (host.length > 0) {
+      const builtins = new Map(std.map);
+      for (const b of host) builtins.set(b.name, b);
+      compiled = { ...compiled, builtins };
+    }
   } else {
-    compiled = buildCompiled(modules.map((m) => parseModule(m.source, m.filename)), all);
+    compiled = buildCompiled(modules.map((m) => parseModule(m.source, m.filename)), [...std.list, ...host]);
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
     cache.set(hash, compiled);
   }
@@ -130,6 +145,15 @@ interface CompiledQuery {
   /** When the query is a single term expression: the term. */
   term: Term | undefined;
   vars: string[];
+}
+
+function toValue(x: unknown, what: string): Value {
+  try {
+    return fromJSON(x);
+  } catch (e) {
+    const why = e instanceof RangeError ? 'nested too deeply or cyclic' : e instanceof Error ? e.message : String(e);
+    throw new RegoError('eval_type_error', `the ${what} document is not JSON data: ${why}`);
+  }
 }
 
 const queryCaches = new WeakMap<object, Map<string, CompiledQuery>>();
@@ -185,10 +209,10 @@ class Policy implements CompiledPolicy {
     const limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
     const now = options.now ?? new Date();
     const nowNs = BigInt(now.getTime()) * 1_000_000n;
-    const input = options.input === undefined ? undefined : fromJSON(options.input);
-    const data = options.data === undefined ? RegoObject.EMPTY : fromJSON(options.data);
+    const input = options.input === undefined ? undefined : toValue(options.input, 'input');
+    const data = options.data === undefined ? RegoObject.EMPTY : toValue(options.data, 'data');
     if (!(data instanceof RegoObject)) throw new RegoError('eval_type_error', 'the base data document must be a JSON object');
-    return new Evaluator(this.compiled, input, data, { maxSteps: limits.maxSteps, maxMs: limits.maxMs, maxDepth: limits.maxDepth, strict: options.strictBuiltinErrors ?? false, nowNs });
+    return new Evaluator(this.compiled, input, data, { maxSteps: limits.maxSteps, maxMs: limits.maxMs, maxDepth: limits.maxDepth, strict: options.strictBuiltinErrors ?? false, nowNs, print: options.print });
   }
 
   private run<T>(f: () => T): T {

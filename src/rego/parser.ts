@@ -622,7 +622,7 @@ class Parser {
       if (t.text === '.') {
         this.next();
         const id = this.rawPeek();
-        if (id.kind !== 'ident') this.err(id, `${this.describe(id)}: expected identifier after "."`);
+        if (id.kind !== 'ident') this.err(id, `${this.describe(id)}: expected ident`);
         this.next();
         term = appendRef(term, { type: 'scalar', value: id.text, loc: id.loc });
         continue;

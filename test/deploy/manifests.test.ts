@@ -337,6 +337,26 @@ test('the bundled PostgreSQL and Redis match the URLs and fields the KBS connect
   assert.equal(secretData(find(objects, 'Secret', rpw.name))[rpw.key], decodeURIComponent(redis.password), 'REDIS_URL carries that password');
 });
 
+test('NetworkPolicies admit only the KBS pods to PostgreSQL and Redis, on their ports', () => {
+  const kbsLabels = at<Record<string, string>>(kbsDeployment, 'spec', 'template', 'metadata', 'labels');
+  for (const [workload, port] of [[find(objects, 'StatefulSet', 'keybroker-postgres'), 5432], [find(objects, 'Deployment', 'keybroker-redis'), 6379]] as const) {
+    const podLabels = at<Record<string, string>>(workload, 'spec', 'template', 'metadata', 'labels');
+    const policies = objects.filter(
+      (o) => o.kind === 'NetworkPolicy' && Object.entries(at<Record<string, string>>(o, 'spec', 'podSelector', 'matchLabels')).every(([k, v]) => podLabels[k] === v),
+    );
+    assert.equal(policies.length, 1, `one NetworkPolicy selects ${workload.metadata.name}`);
+    const rules = at<{ from: { podSelector: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[]>(policies[0], 'spec', 'ingress');
+    assert.equal(rules.length, 1);
+    assert.deepEqual(rules[0]!.ports.map((p) => p.port), [port]);
+    for (const f of rules[0]!.from) {
+      const sel = Object.entries(f.podSelector.matchLabels);
+      assert.ok(sel.length > 0 && sel.every(([k, v]) => kbsLabels[k] === v), 'the source selector matches the KBS pods');
+      // …and not the database pods themselves (a selector on the shared part-of label would).
+      assert.ok(!sel.every(([k, v]) => podLabels[k] === v));
+    }
+  }
+});
+
 // ---------------------------------------------------------------------------------------------- Dockerfile
 
 const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
@@ -448,4 +468,41 @@ test('deploy/docker/healthcheck.mjs exits 0 on 200 and 1 otherwise', async () =>
   }
   // Nothing listening: unhealthy.
   assert.equal(await run(), 1);
+});
+
+test("the image's baked-in config starts a KBS that the HEALTHCHECK script finds healthy", { timeout: 120_000 }, async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync, readFileSync: read, existsSync: exists } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { createInterface } = await import('node:readline');
+  const dir = mkdtempSync(join(tmpdir(), 'kbs-image-'));
+  // The container's socket, moved to loopback and an ephemeral port for the test machine.
+  const config = readFileSync(join(repoRoot, 'deploy/docker/kbs-config.toml'), 'utf8');
+  assert.match(config, /sockets = \["0\.0\.0\.0:8080"\]/);
+  writeFileSync(join(dir, 'kbs.toml'), config.replace('0.0.0.0:8080', '127.0.0.1:0'));
+  const kbs = spawn(process.execPath, [join(repoRoot, 'bin/kbs')], {
+    env: { ...process.env, KBS_DATA_DIR: join(dir, 'data'), KBS_CONFIG_FILE: join(dir, 'kbs.toml') },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => {
+    kbs.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    kbs.on('exit', (code) => reject(new Error(`kbs exited with ${code}`)));
+    createInterface({ input: kbs.stdout! }).on('line', (line) => {
+      const m = /KBS listening on (http:\/\/[^\s",]+)/.exec(line);
+      if (m) resolve(m[1]!);
+    });
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    spawn(process.execPath, [join(repoRoot, 'deploy/docker/healthcheck.mjs')], {
+      env: { ...process.env, KBS_HEALTHCHECK_URL: `${url}/healthz` },
+      stdio: 'ignore',
+    }).on('exit', resolve);
+  });
+  assert.equal(code, 0);
+  // One instance keeps its state and its embedded admin credentials in the data directory (the /data volume).
+  for (const f of ['admin-token', 'admin-key.pub.pem', 'storage']) assert.ok(exists(join(dir, 'data', f)), f);
+  assert.ok(read(join(dir, 'data', 'admin-token'), 'utf8').split('.').length === 3, 'admin-token is a JWT');
 });

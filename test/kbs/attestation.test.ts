@@ -177,3 +177,12 @@ test('requests without a body are clean 401s', async (t) => {
   const r = await call(k.url, 'POST', '/kbs/v0/resource-policy', { headers: { authorization: `Bearer ${k.adminToken}` } });
   assert.equal(errorType(r), 'ParsePolicyError');
 });
+
+test('/auth bodies are capped at 64 KiB whatever payload_request_size says', async (t) => {
+  const k = await startKbs();
+  t.after(() => k.stop());
+  const body = JSON.stringify({ version: '0.4.0', tee: 'sample', 'extra-params': { pad: 'x'.repeat(70 * 1024) } });
+  const r = await call(k.url, 'POST', '/kbs/v0/auth', { body, headers: { 'content-type': 'application/json' } });
+  assert.equal(r.status, 413);
+  assert.deepEqual(await (await k.storage.open(SESSION_NAMESPACE)).list(), []);
+});

@@ -200,3 +200,39 @@ test('metrics and healthz', async (t) => {
     assert.ok(m.text.includes(name), name);
   }
 });
+
+test('sample plugin (admin only, fixed answer); no resource plugin configured → 404', async (t) => {
+  const k = await startKbs({ plugins: [{ name: 'sample', item: 'value1' }] });
+  t.after(() => k.stop());
+  const admin = { authorization: `Bearer ${k.adminToken}` };
+  let r = await call(k.url, 'POST', '/kbs/v0/sample/anything?x=1', { body: 'hi', headers: admin });
+  assert.equal(r.status, 200);
+  assert.equal(r.text, 'sample plugin response');
+  assert.match(r.headers.get('content-type') ?? '', /text\/xml/);
+  r = await call(k.url, 'GET', '/kbs/v0/sample/anything');
+  assert.equal(r.status, 401);
+  assert.equal(errorType(r), 'AdminAuthInitialization');
+  r = await call(k.url, 'GET', '/kbs/v0/resource/a/b/c', { headers: admin });
+  assert.equal(r.status, 404);
+  assert.equal(errorType(r), 'PluginNotFound');
+});
+
+test('directory resource backend through the HTTP API: GET works, POST is refused', async (t) => {
+  const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'kbs-secrets-'));
+  mkdirSync(join(dir, 'repo', 'type'), { recursive: true });
+  writeFileSync(join(dir, 'repo', 'type', 'tag'), 'from a mount');
+  const { k, setPolicy } = await setup(t, { plugins: [{ name: 'resource', storage_backend_type: 'directory', dir_path: dir }] });
+  await setPolicy(samplePolicy('allow_all'));
+  const key = ecTeeKey();
+  const { cookie } = await handshake(k.url, key);
+  const r = await call(k.url, 'GET', '/kbs/v0/resource/repo/type/tag', { headers: { cookie } });
+  assert.equal(r.status, 200, r.text);
+  const { plaintext } = await flattenedDecrypt(r.json, key.privateKey);
+  assert.equal(Buffer.from(plaintext).toString(), 'from a mount');
+  const w = await call(k.url, 'POST', '/kbs/v0/resource/repo/type/new', { body: 'x', headers: { authorization: `Bearer ${k.adminToken}` } });
+  assert.equal(w.status, 401);
+  assert.equal(errorType(w), 'PluginInternalError');
+});

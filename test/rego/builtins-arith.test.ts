@@ -104,3 +104,13 @@ test('resource guards: a single call cannot allocate without bound', () => {
   assert.throws(() => call('net.cidr_expand', '10.0.0.0/8'), (e: unknown) => e instanceof BuiltinError && /too large to expand/.test(e.message));
   assert.throws(() => call('time.add_date', 0, 1e9, 0, 0), (e: unknown) => e instanceof BuiltinError && /time outside of valid range/.test(e.message));
 });
+
+test('membership helpers behind `in`', () => {
+  assert.equal(call('internal.member_2', 1, [2, 1]), true);
+  assert.equal(call('internal.member_2', 1, { a: 1 }), true);
+  assert.equal(call('internal.member_2', 'a', { a: 1 }), false); // `in` looks at values, not keys
+  assert.equal(call('internal.member_2', 1, 'foo'), false);
+  assert.equal(call('internal.member_3', 1, 'two', ['one', 'two']), true);
+  assert.equal(call('internal.member_3', 'foo', 1, { foo: 1 }), true);
+  assert.equal(call('internal.member_3', 5, 1, [1]), false);
+});

@@ -109,3 +109,20 @@ test('runtime, trace and network built-ins', () => {
   const nondet = STANDARD_BUILTINS.filter((d) => d.nondeterministic).map((d) => d.name).sort();
   assert.deepEqual(nondet, ['rand.intn', 'time.now_ns', 'uuid.rfc4122']);
 });
+
+test('providers.aws.sign_req reproduces OPA’s SigV4 vectors', () => {
+  const cfg = { aws_access_key: 'MYAWSACCESSKEYGOESHERE', aws_secret_access_key: 'MYAWSSECRETACCESSKEYGOESHERE', aws_service: 's3', aws_region: 'us-east-1' };
+  const out = call('providers.aws.sign_req', { method: 'get', url: 'http://example.com' }, cfg, 1451311705000000000n) as Record<string, Record<string, string>>;
+  assert.deepEqual(out.headers, {
+    Authorization:
+      'AWS4-HMAC-SHA256 Credential=MYAWSACCESSKEYGOESHERE/20151228/us-east-1/s3/aws4_request,SignedHeaders=host;x-amz-content-sha256;x-amz-date,Signature=0047a7016c81e5c7f29cd522f97e911e04fc472fced0aee7916cbc287ad6c8e3',
+    host: 'example.com',
+    'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    'x-amz-date': '20151228T140825Z',
+  });
+  const withBody = call('providers.aws.sign_req', { method: 'get', url: 'http://example.com', body: { example: set(1, 2, 3, 4) } }, cfg, 1451311705000000000n) as Record<string, Record<string, string>>;
+  assert.equal(withBody.headers!['x-amz-content-sha256'], 'bacff6243c850423883052ac3c336fd645994442933408dfd3f9e858e69bda07');
+  assert.match(withBody.headers!.Authorization!, /Signature=5fb06ab1cfd74c8fcb3af95b8cce696708cf6155d971dac10f254d79799c6e88$/);
+  assert.throws(() => call('providers.aws.sign_req', {}, cfg, 0), /operand 1 missing required request parameters\(s\): \{"method", "url"\}/);
+  assert.throws(() => call('providers.aws.sign_req', { method: 'get', url: 'x' }, { a: 'b' }, 0), /operand 2 missing required AWS config parameters/);
+});

@@ -55,6 +55,10 @@ test('parse_and_verify_certificates on the real chain, with an explicit now; tam
   leaf[leaf.length - 5]! ^= 0x01;
   const tampered = [`-----BEGIN CERTIFICATE-----\n${leaf.toString('base64')}\n-----END CERTIFICATE-----`, blocks[1], blocks[2]].join('\n');
   assert.deepEqual(callCtx(ctx(NOW_2025_06), 'crypto.x509.parse_and_verify_certificates', tampered), [false, []]);
+  // The last certificate is the trust anchor as given (Go's roots pool): the ASK alone may anchor the VCEK.
+  assert.equal((callCtx(ctx(NOW_2025_06), 'crypto.x509.parse_and_verify_certificates', [blocks[0], blocks[1]].join('\n')) as unknown[])[0], true);
+  // But an anchor that did not issue the leaf does not.
+  assert.deepEqual(callCtx(ctx(NOW_2025_06), 'crypto.x509.parse_and_verify_certificates', [blocks[0], blocks[2]].join('\n')), [false, []]);
   // A chain whose order is wrong (root first) does not verify.
   assert.deepEqual(callCtx(ctx(NOW_2025_06), 'crypto.x509.parse_and_verify_certificates', [blocks[2], blocks[1], blocks[0]].join('\n')), [false, []]);
 });

@@ -158,3 +158,11 @@ test('long bodies (thousands of expressions) evaluate without exhausting the sta
   assert.equal(pol.evaluate('data.p.allow', { input }), true);
   assert.equal(pol.evaluate('data.p.allow', { input: { ...input, x3: 4 } }), undefined);
 });
+
+test('input that is not JSON data (cyclic, bytes) is a typed error', () => {
+  const pol = compile([{ filename: 'p.rego', source: 'package p\nx := input.a' }]);
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  assert.throws(() => pol.evaluate('data.p.x', { input: cyclic }), (e: unknown) => e instanceof RegoError && e.code === 'eval_type_error' && /input document is not JSON data/.test(e.message));
+  assert.throws(() => pol.evaluate('data.p.x', { input: { a: new Uint8Array(2) } }), (e: unknown) => e instanceof RegoError && e.code === 'eval_type_error');
+});

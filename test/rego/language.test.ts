@@ -249,3 +249,11 @@ chain := rego.metadata.chain()
   assert.deepEqual(pol.evaluate('data.p.allow'), { scope: 'rule', title: 'Allow rule', authors: [{ name: 'Jane Doe', email: 'jane@example.com' }] });
   assert.deepEqual(pol.evaluate('data.p.chain'), [{ path: ['p', 'chain'] }, { path: ['p'], annotations: { scope: 'package', title: 'Pkg' } }]);
 });
+
+test('print() output goes to the print option, one line per call; it never fails the expression', () => {
+  const pol = compile([{ filename: 'm.rego', source: 'package p\nimport rego.v1\nx if { print("n =", input.n, [1], input.missing); true }' }]);
+  const lines: string[] = [];
+  assert.equal(pol.evaluate('data.p.x', { input: { n: 3 }, print: (l) => lines.push(l) }), true);
+  assert.deepEqual(lines, ['n = 3 [1] <undefined>']);
+  assert.equal(pol.evaluate('data.p.x', { input: { n: 3 } }), true);
+});

@@ -109,3 +109,18 @@ test('policies 2, 3 and 4 (defaults only, blank lines before package)', { skip: 
   assert.equal(ev('policy_4.rego', input, { plugin: 'resource', 'resource-path': ['a', 'p', 'c'] }), true);
   assert.equal(ev('policy_4.rego', input, { plugin: 'other', 'resource-path': ['a', 'p', 'c'] }), false);
 });
+
+test('EAR CPU policy: extensions carry validated identifiers; query_reference_value returning null keeps defaults', { skip: testdataSkip(CPU) }, () => {
+  const nul: BuiltinDef = { name: 'query_reference_value', args: ['string'], result: 'any', fn: () => null };
+  const pol = compile([{ filename: CPU, source: readFileSync(testdataPath(CPU), 'utf8') }], { builtins: [nul] });
+  const input = {
+    ...tdxInput(),
+    init_data_claims: { agent_policy_claims: { containers: [{ OCI: { Annotations: { 'io.kubernetes.cri.image-name': 'pause' }, Process: { User: { UID: 65535 } } } }] } },
+  };
+  assert.deepEqual(pol.evaluate('data.policy.extensions', { input }), [
+    { key: -18, name: 'ear.trustee.identifiers', value: { validated: { container_images: ['pause'], container_uids: [65535] } } },
+  ]);
+  assert.deepEqual(pol.evaluate('data.policy.extensions', { input: tdxInput() }), [{ key: -18, name: 'ear.trustee.identifiers', value: { validated: {} } }]);
+  const claims = pol.evaluate('data.policy.trust_claims', { input }) as Record<string, number>;
+  assert.deepEqual([claims.executables, claims.hardware, claims.configuration], [33, 97, 36]);
+});

@@ -12,16 +12,28 @@ import { fileURLToPath } from 'node:url';
 import { LocalFsBackend } from '../../src/storage/local-fs.js';
 
 const worker = fileURLToPath(new URL('./fixtures/take-worker.ts', import.meta.url));
-const COUNT = 300;
+const COUNT = 1000;
 
-function runWorker(dir: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', worker, dir, String(COUNT)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`worker exit ${code}`))));
+interface Worker {
+  ready: Promise<void>;
+  go(): void;
+  result: Promise<string[]>;
+}
+
+function startWorker(dir: string): Worker {
+  const child = spawn(process.execPath, ['--import', 'tsx', worker, dir, String(COUNT)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  let onReady!: () => void;
+  const ready = new Promise<void>((r) => (onReady = r));
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    out += c;
+    if (out.startsWith('ready\n')) onReady();
   });
+  const result = new Promise<string[]>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.slice('ready\n'.length)) as string[]) : reject(new Error(`worker exit ${code}`))));
+  });
+  return { ready, result, go: () => child.stdin.end('go\n') };
 }
 
 test('local-fs: two processes taking the same nonces, each nonce is taken exactly once', async () => {
@@ -29,9 +41,11 @@ test('local-fs: two processes taking the same nonces, each nonce is taken exactl
   try {
     const store = await new LocalFsBackend({ dirPath: dir }).open('nonces');
     for (let i = 0; i < COUNT; i++) await store.set(`n${i}`, Buffer.from(`v${i}`), i % 2 ? { ttlMs: 3_600_000 } : {});
-    const [a, b] = await Promise.all([runWorker(dir), runWorker(dir)]);
-    console.error('split', a.length, b.length);
-    const all = [...a, ...b].sort();
+    const workers = [startWorker(dir), startWorker(dir)];
+    await Promise.all(workers.map((w) => w.ready));
+    for (const w of workers) w.go();
+    const [a, b] = await Promise.all(workers.map((w) => w.result));
+    const all = [...a!, ...b!].sort();
     const expected = Array.from({ length: COUNT }, (_, i) => `n${i}=v${i}`).sort();
     assert.deepEqual(all, expected, 'every nonce taken once, with its own value, by exactly one process');
     assert.deepEqual(await store.list(), []);

@@ -8,10 +8,14 @@ import type { KbsContext } from '../context.js';
 import { bodyBytes } from './body.js';
 import { asAttestationError } from './as-errors.js';
 
+export const AUTH_BODY_LIMIT = 64 * 1024;
+
 export const authRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app, { ctx }) => {
   const as = ctx.as;
   if (!as) return;
-  app.post('/kbs/v0/auth', async (req, reply) => {
+  // A Request is a few hundred bytes and is stored with the session: cap it well below payload_request_size so
+  // a flood of /auth calls cannot park megabytes per session in storage (security-cases #27).
+  app.post('/kbs/v0/auth', { bodyLimit: Math.min(AUTH_BODY_LIMIT, ctx.payloadRequestSize) }, async (req, reply) => {
     ctx.metrics.authRequests.inc();
     try {
       const request = parseAuthRequest(bodyBytes(req));

@@ -48,7 +48,7 @@ export function member(x: Value, coll: Value): boolean {
 }
 
 export const AGGREGATE_BUILTINS: BuiltinDef[] = [
-  def('count', ['array|object|set'], 'number', (args) => {
+  def('count', ['any'], 'number', (args) => {
     const v = args[0]!;
     if (typeof v === 'string') return runeCount(v);
     if (Array.isArray(v)) return v.length;

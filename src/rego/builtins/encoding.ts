@@ -126,7 +126,7 @@ function goYamlMessage(e: Error & { code?: string; linePos?: { line: number }[] 
 function yamlUnmarshal(s: string): Value {
   let doc: unknown;
   try {
-    doc = yamlParse(s, { intAsBigInt: true, uniqueKeys: false, version: '1.1' });
+    doc = yamlParse(s, { intAsBigInt: true, uniqueKeys: false, version: '1.1', logLevel: 'error' });
   } catch (e) {
     throw builtinError('yaml.unmarshal', goYamlMessage(e as Error));
   }

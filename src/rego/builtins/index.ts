@@ -6,6 +6,7 @@ import { BITS_BUILTINS } from './bits.js';
 import { AGGREGATE_BUILTINS } from './aggregates.js';
 import { STRING_BUILTINS } from './strings.js';
 import { SPRINTF_BUILTINS } from './sprintf.js';
+import { TEMPLATE_BUILTINS } from './template.js';
 import { REGEX_BUILTINS } from './regex.js';
 import { GLOB_BUILTINS } from './glob.js';
 import { GLOBS_BUILTINS } from './globs.js';
@@ -23,6 +24,7 @@ import { UUID_BUILTINS } from './uuid.js';
 import { MISC_BUILTINS } from './misc.js';
 import { JWT_BUILTINS } from './jwt.js';
 import { X509_BUILTINS } from './x509.js';
+import { PROVIDER_BUILTINS } from './providers.js';
 
 export const STANDARD_BUILTINS: BuiltinDef[] = [
   ...ARITH_BUILTINS,
@@ -31,6 +33,7 @@ export const STANDARD_BUILTINS: BuiltinDef[] = [
   ...AGGREGATE_BUILTINS,
   ...STRING_BUILTINS,
   ...SPRINTF_BUILTINS,
+  ...TEMPLATE_BUILTINS,
   ...REGEX_BUILTINS,
   ...GLOB_BUILTINS,
   ...GLOBS_BUILTINS,
@@ -48,4 +51,5 @@ export const STANDARD_BUILTINS: BuiltinDef[] = [
   ...MISC_BUILTINS,
   ...JWT_BUILTINS,
   ...X509_BUILTINS,
+  ...PROVIDER_BUILTINS,
 ];

@@ -261,7 +261,11 @@ function parseCerts(name: string, text: string): ParsedCert[] {
   return out;
 }
 
-/** Leaf first, trusted root last (OPA's parse_and_verify_certificates): signatures, issuer names, CA flag, validity. */
+/**
+ * Leaf first, trust anchor last (OPA's parse_and_verify_certificates, Go's x509.Verify with the last certificate as the
+ * only root): every certificate is within its validity period, each is issued and signed by the next one, and every
+ * issuer is a CA whose key usage (when present) allows certificate signing. The anchor is trusted as given.
+ */
 function verifyChain(certs: ParsedCert[], nowMs: number): boolean {
   if (certs.length < 2) return false;
   let xs: X509Certificate[];
@@ -273,8 +277,12 @@ function verifyChain(certs: ParsedCert[], nowMs: number): boolean {
   for (let i = 0; i < xs.length; i++) {
     const c = xs[i]!;
     if (nowMs < Date.parse(c.validFrom) || nowMs > Date.parse(c.validTo)) return false;
-    const issuer = i + 1 < xs.length ? xs[i + 1]! : c; // the root signs itself
-    if (i + 1 < xs.length && !issuer.ca) return false;
+    if (i + 1 === xs.length) break;
+    const issuer = xs[i + 1]!;
+    const issuerJson = certs[i + 1]!.json as { KeyUsage: number; Extensions: { Id: number[] }[] };
+    if (!issuer.ca) return false;
+    const hasKeyUsage = issuerJson.Extensions.some((e) => e.Id.join('.') === '2.5.29.15');
+    if (hasKeyUsage && (issuerJson.KeyUsage & 32) === 0) return false; // x509.KeyUsageCertSign
     if (!c.checkIssued(issuer)) return false;
     if (!c.verify(issuer.publicKey)) return false;
   }

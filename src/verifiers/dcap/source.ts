@@ -12,6 +12,7 @@ import {
   type CollateralRequest,
   type TcbUpdateType,
 } from './collateral.js';
+import { Lru } from './lru.js';
 
 export interface CollateralSource {
   get(req: CollateralRequest, now: Date): Promise<Collateral>;
@@ -28,6 +29,13 @@ export type StatMtime = (path: string) => Promise<number>;
  */
 export class FileCollateralSource implements CollateralSource {
   private cached?: { mtime: number; text: string };
+  /**
+   * Decoded collateral per request, reused while the file text is exactly the same (compared in full, so any
+   * change to the file is decoded afresh). Decoding is pure; every date in it is checked by verification.
+   */
+  private readonly decoded = new Lru<string, { text: string; collateral: Collateral }>(64);
+  /** How often the file text was actually decoded (for tests). */
+  readonly stats = { parses: 0 };
   constructor(
     private readonly path: string,
     private readonly readText: ReadText,
@@ -45,7 +53,14 @@ export class FileCollateralSource implements CollateralSource {
     }
   }
   async get(req: CollateralRequest): Promise<Collateral> {
-    return collateralFromFile(await this.text(), req, this.update);
+    const text = await this.text();
+    const key = `${req.tee}/${Buffer.from(req.fmspc).toString('hex')}`;
+    const hit = this.decoded.get(key);
+    if (hit && hit.text === text) return hit.collateral;
+    this.stats.parses++;
+    const collateral = collateralFromFile(text, req, this.update);
+    this.decoded.set(key, { text, collateral });
+    return collateral;
   }
 }
 

@@ -11,6 +11,7 @@ import { parseQuote, type Quote } from './quote.js';
 import { CoalescingCache, FileCollateralSource, PcsCollateralSource, type CollateralSource } from './source.js';
 import { VERDICT_QVL_NAME } from './tcb.js';
 import { verifyQuote, verifyQuoteSignatures, type VerifiedQuote } from './verify.js';
+import { DcapCache, type DcapCacheOptions, type DcapCacheStats } from './cache.js';
 import { checkRtmrs, parseEventLog } from '../eventlog/ccel.js';
 import { uefiEventLogsClaim } from '../eventlog/details.js';
 
@@ -58,15 +59,28 @@ export interface DcapVerifierOptions {
   source?: CollateralSource;
   /** How the file source reads its file (default: node:fs, re-read when its mtime changes). */
   readText?: (path: string) => Promise<string>;
+  /** Bounds of this instance's content-addressed caches (cache.ts). */
+  cache?: DcapCacheOptions;
 }
 
 export class DcapVerifier implements Verifier {
+  /** This instance's own cache: verifiers with other pinned roots or options never share entries. */
+  private readonly cache: DcapCache;
   constructor(
     private readonly tee: DcapTee,
     private readonly config: DcapConfig,
     private readonly source: CollateralSource | undefined,
     private readonly opts: DcapVerifierOptions,
-  ) {}
+  ) {
+    this.cache = new DcapCache(opts.cache);
+  }
+
+  /** How often the expensive steps really ran (cache misses), for tests and metrics. */
+  get cacheStats(): Readonly<DcapCacheStats> {
+    const s = { ...this.cache.stats };
+    if (this.source instanceof FileCollateralSource) s.collateralParses = this.source.stats.parses;
+    return s;
+  }
 
   /** Parses and fully verifies a quote; exposed for callers that wrap quotes (e.g. Azure TDX vTPM). */
   async verifyQuoteBytes(bytes: Uint8Array, now: Date): Promise<VerifiedQuote> {
@@ -74,7 +88,7 @@ export class DcapVerifier implements Verifier {
     if (quote.kind !== this.tee) throw new EvidenceError(`evidence holds a ${quote.kind.toUpperCase()} quote, expected ${this.tee.toUpperCase()}`);
     if (!this.source) throw new VerificationError('ERR_DCAP_COLLATERAL_UNAVAILABLE', 'no collateral_service configured for DCAP verification');
     // The FMSPC that selects collateral comes from a PCK certificate already chained to the pinned root.
-    const pre = verifyQuoteSignatures(quote, { now, rootSha256: this.opts.rootSha256 });
+    const pre = verifyQuoteSignatures(quote, { now, rootSha256: this.opts.rootSha256, cache: this.cache });
     const collateral = await this.source.get({ tee: this.tee, fmspc: pre.pck.fmspc }, now);
     const verified = await verifyQuote(
       quote,
@@ -82,6 +96,7 @@ export class DcapVerifier implements Verifier {
       {
         now,
         rootSha256: this.opts.rootSha256,
+        cache: this.cache,
         allowExpiredCollateral: this.config.allowExpiredCollateral,
         allowMissingCrls: this.config.allowMissingCrls,
         allowExpiredTcbSigningCert: this.config.allowExpiredTcbSigningCert,

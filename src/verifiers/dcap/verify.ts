@@ -10,6 +10,7 @@ import type { Collateral, QeIdentity, Signed, TcbInfo } from './collateral.js';
 import { parsePckExtensions, pckCaType, type PckCaType, type PckExtensions } from './pck.js';
 import type { Quote } from './quote.js';
 import { evaluateTcb, type TcbEvaluation } from './tcb.js';
+import { certFacts, type DcapCache } from './cache.js';
 
 /**
  * SHA-256 of the DER of `CN=Intel SGX Root CA` (Intel's published value; the same certificate is at
@@ -21,6 +22,12 @@ export interface ChainOptions {
   now: Date;
   /** Hex SHA-256 of the trusted root certificate's DER. Default: Intel SGX Root CA. Tests inject their own. */
   rootSha256?: string;
+  /**
+   * The calling verifier's content-addressed cache (cache.ts). Optional: without it every step runs in full.
+   * With it, chain/collateral/CRL signatures already verified for identical bytes are not re-verified; every
+   * check that depends on `now` still runs.
+   */
+  cache?: DcapCache;
 }
 
 export interface DcapVerifyOptions extends ChainOptions {
@@ -97,6 +104,17 @@ export function verifyChain(certs: X509Certificate[], opts: ChainOptions & { ign
   }
 }
 
+/** The time-dependent half of verifyChain, for a chain whose signatures were verified before (same error). */
+function checkChainWindows(certs: X509Certificate[], opts: ChainOptions & { ignoreLeafValidity?: boolean; what: string }): void {
+  for (let i = 0; i < certs.length; i++) {
+    if (i === 0 && opts.ignoreLeafValidity) continue;
+    const f = certFacts(certs[i]);
+    if (!(f.notBefore <= opts.now && opts.now <= f.notAfter)) {
+      throw new ChainError(`${opts.what}: certificate ${i} (${f.subject}) is not valid at ${opts.now.toISOString()}`, 'ERR_DCAP_CERT_EXPIRED');
+    }
+  }
+}
+
 function p256Key(raw64: Uint8Array): KeyObject {
   const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
   return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64u(raw64.subarray(0, 32)), y: b64u(raw64.subarray(32, 64)) }, format: 'jwk' });
@@ -122,14 +140,26 @@ export interface QuoteSignatureResult {
  */
 export function verifyQuoteSignatures(quote: Quote, opts: ChainOptions): QuoteSignatureResult {
   const sd = quote.signatureData;
-  const pckChain = splitPem(sd.certification.pckChainPem);
-  // Intel's PCK chains are exactly PCK → PCK Platform/Processor CA → root.
-  if (pckChain.length !== 3) throw new ChainError(`PCK chain has ${pckChain.length} certificates, expected 3`);
-  verifyChain(pckChain, { ...opts, what: 'PCK chain' });
+  const pin = (opts.rootSha256 ?? INTEL_SGX_ROOT_CA_SHA256).toLowerCase();
+  const verifyPck = () => {
+    const pckChain = splitPem(sd.certification.pckChainPem);
+    // Intel's PCK chains are exactly PCK → PCK Platform/Processor CA → root.
+    if (pckChain.length !== 3) throw new ChainError(`PCK chain has ${pckChain.length} certificates, expected 3`);
+    verifyChain(pckChain, { ...opts, what: 'PCK chain' });
+    return { pckChain, caType: pckCaType(pckChain[0]), pck: parsePckExtensions(new Uint8Array(pckChain[0].raw)) };
+  };
+  let verified: ReturnType<typeof verifyPck>;
+  if (opts.cache) {
+    let fresh = false;
+    verified = opts.cache.pckChain(pin, sd.certification.pckChainPem, () => ((fresh = true), verifyPck()));
+    // A chain verified at another time: only its validity windows need checking at this `now`.
+    if (!fresh) checkChainWindows(verified.pckChain, { ...opts, what: 'PCK chain' });
+  } else {
+    verified = verifyPck();
+  }
+  const { pckChain, caType, pck } = verified;
   const pckCert = pckChain[0];
-  const caType = pckCaType(pckCert);
-  const pck = parsePckExtensions(new Uint8Array(pckCert.raw));
-  if (!ecdsaOk(sd.certification.qeReport.raw, pckCert.publicKey, sd.certification.qeReportSignature)) {
+  if (!ecdsaOk(sd.certification.qeReport.raw, certFacts(pckCert).publicKey, sd.certification.qeReportSignature)) {
     throw new VerificationError('ERR_DCAP_QE_REPORT_SIGNATURE', 'QE report signature does not verify with the PCK certificate');
   }
   const expected = Buffer.concat([createHash('sha256').update(sd.attestationKey).update(sd.certification.qeAuthData).digest(), Buffer.alloc(32)]);
@@ -139,14 +169,15 @@ export function verifyQuoteSignatures(quote: Quote, opts: ChainOptions): QuoteSi
   }
   let ak: KeyObject;
   try {
-    ak = p256Key(sd.attestationKey);
+    ak = opts.cache ? opts.cache.p256Key(sd.attestationKey, p256Key) : p256Key(sd.attestationKey);
   } catch {
     throw new VerificationError('ERR_DCAP_QUOTE_SIGNATURE', 'attestation key is not a P-256 point');
   }
   if (!ecdsaOk(quote.signedBytes, ak, sd.signature)) {
     throw new VerificationError('ERR_DCAP_QUOTE_SIGNATURE', 'quote signature does not verify with the attestation key');
   }
-  return { pckChain, pck, caType };
+  // Copies: callers own what they receive; the cached arrays stay as they were verified.
+  return { pckChain: [...pckChain], pck, caType };
 }
 
 export const TCB_SIGNING_CN = 'Intel SGX TCB Signing';
@@ -157,6 +188,20 @@ function subjectCn(c: X509Certificate): string | undefined {
 
 /** Signature over the raw member text by the issuer chain's leaf, and the chain to the root. */
 export function verifySignedCollateral<T>(
+  item: Signed<T>,
+  issuerChainPem: string,
+  what: string,
+  opts: ChainOptions & { allowExpiredTcbSigningCert?: boolean },
+): X509Certificate[] {
+  const pin = (opts.rootSha256 ?? INTEL_SGX_ROOT_CA_SHA256).toLowerCase();
+  if (!opts.cache) return verifySignedCollateralFully(item, issuerChainPem, what, opts);
+  let fresh = false;
+  const chain = opts.cache.signedCollateral(what, pin, item.raw, item.signature, issuerChainPem, () => ((fresh = true), verifySignedCollateralFully(item, issuerChainPem, what, opts)));
+  if (!fresh) checkChainWindows(chain, { ...opts, what: `${what} issuer chain`, ignoreLeafValidity: opts.allowExpiredTcbSigningCert });
+  return [...chain];
+}
+
+function verifySignedCollateralFully<T>(
   item: Signed<T>,
   issuerChainPem: string,
   what: string,
@@ -188,6 +233,11 @@ function normSerial(hex: string): string {
 
 /** Checks a CRL's signature by `issuer`, its issuer name, and that `now` is within thisUpdate..nextUpdate. */
 export async function checkCrl(der: Uint8Array, issuer: X509Certificate, now: Date, what: string, allowExpired: boolean): Promise<CrlInfo & { expired: boolean }> {
+  return crlAt(await verifyCrlSignature(der, issuer, what), now, what, allowExpired);
+}
+
+/** The pure half of checkCrl: parse, issuer name, signature, presence of nextUpdate; CRL number and revoked serials. */
+async function verifyCrlSignature(der: Uint8Array, issuer: X509Certificate, what: string): Promise<CrlInfo> {
   let crl: pkijs.CertificateRevocationList;
   let issuerP: pkijs.Certificate;
   try {
@@ -207,9 +257,6 @@ export async function checkCrl(der: Uint8Array, issuer: X509Certificate, now: Da
   const thisUpdate = crl.thisUpdate.value;
   const next = crl.nextUpdate?.value;
   if (!next) throw new VerificationError('ERR_DCAP_CRL', `${what} has no nextUpdate`);
-  if (thisUpdate > now) throw new VerificationError('ERR_DCAP_CRL', `${what} is not yet valid`);
-  const expired = now >= next;
-  if (expired && !allowExpired) throw new VerificationError('ERR_DCAP_COLLATERAL_EXPIRED', `${what} expired at ${next.toISOString()}`);
   let number: number | undefined;
   const numExt = crl.crlExtensions?.extensions.find((e) => e.extnID === '2.5.29.20');
   if (numExt) {
@@ -217,11 +264,25 @@ export async function checkCrl(der: Uint8Array, issuer: X509Certificate, now: Da
     if (parsed.result instanceof asn1js.Integer) number = parsed.result.valueBlock.valueDec;
   }
   const revoked = new Set((crl.revokedCertificates ?? []).map((r) => normSerial(Buffer.from(r.userCertificate.valueBlock.valueHexView).toString('hex'))));
-  return { number, thisUpdate, nextUpdate: next, revoked, expired };
+  return { number, thisUpdate, nextUpdate: next, revoked };
+}
+
+/** The time-dependent half of checkCrl, run on every call against the caller's `now`. */
+function crlAt(info: CrlInfo, now: Date, what: string, allowExpired: boolean): CrlInfo & { expired: boolean } {
+  if (info.thisUpdate > now) throw new VerificationError('ERR_DCAP_CRL', `${what} is not yet valid`);
+  const expired = now >= info.nextUpdate;
+  if (expired && !allowExpired) throw new VerificationError('ERR_DCAP_COLLATERAL_EXPIRED', `${what} expired at ${info.nextUpdate.toISOString()}`);
+  return { ...info, expired };
+}
+
+/** checkCrl through the verifier's cache: the signature check is reused for identical CRL and issuer bytes. */
+async function checkCrlCached(der: Uint8Array, issuer: X509Certificate, now: Date, what: string, allowExpired: boolean, cache: DcapCache | undefined) {
+  if (!cache) return checkCrl(der, issuer, now, what, allowExpired);
+  return crlAt(await cache.crl(der, issuer, () => verifyCrlSignature(der, issuer, what)), now, what, allowExpired);
 }
 
 function isRevoked(crl: CrlInfo | undefined, c: X509Certificate): boolean {
-  return crl !== undefined && crl.revoked.has(normSerial(c.serialNumber));
+  return crl !== undefined && crl.revoked.has(certFacts(c).serial);
 }
 
 export interface VerifiedQuote {
@@ -297,8 +358,8 @@ export async function verifyQuote(
   const expirations = [tcbInfo.nextUpdate, qeIdentity.nextUpdate];
   let pckCrl: (CrlInfo & { expired: boolean }) | undefined;
   let rootCrl: (CrlInfo & { expired: boolean }) | undefined;
-  if (pckCrlDer) pckCrl = await checkCrl(pckCrlDer, pckIssuer, now, `PCK ${sig.caType} CA CRL`, opts.allowExpiredCollateral ?? false);
-  if (collateral.rootCaCrl) rootCrl = await checkCrl(collateral.rootCaCrl, root, now, 'root CA CRL', opts.allowExpiredCollateral ?? false);
+  if (pckCrlDer) pckCrl = await checkCrlCached(pckCrlDer, pckIssuer, now, `PCK ${sig.caType} CA CRL`, opts.allowExpiredCollateral ?? false, opts.cache);
+  if (collateral.rootCaCrl) rootCrl = await checkCrlCached(collateral.rootCaCrl, root, now, 'root CA CRL', opts.allowExpiredCollateral ?? false, opts.cache);
   if ((!pckCrl || !rootCrl) && !opts.allowMissingCrls) {
     throw new VerificationError('ERR_DCAP_CRL_MISSING', `collateral lacks the ${!pckCrl ? `PCK ${sig.caType} CA CRL` : 'root CA CRL'}`);
   }
@@ -311,13 +372,14 @@ export async function verifyQuote(
   // QVL's supplemental dates span every collateral item, certificates included (earliest issue date is usually the
   // root's notBefore). A certificate past notAfter here can only be the waived TCB signing cert: report it.
   for (const c of new Set([...sig.pckChain, ...tcbChain, ...qeChain])) {
-    issueDates.push(new Date(c.validFrom));
-    expirations.push(new Date(c.validTo));
-    if (now > new Date(c.validTo)) expired = true;
+    const f = certFacts(c);
+    issueDates.push(f.notBefore);
+    expirations.push(f.notAfter);
+    if (now > f.notAfter) expired = true;
   }
   if (isRevoked(pckCrl, sig.pckChain[0])) throw new VerificationError('ERR_DCAP_REVOKED', 'PCK certificate is revoked');
   for (const c of [...sig.pckChain.slice(1, -1), ...tcbChain.slice(0, -1), ...qeChain.slice(0, -1)]) {
-    if (isRevoked(rootCrl, c)) throw new VerificationError('ERR_DCAP_REVOKED', `certificate ${c.subject.split('\n').join(', ')} is revoked`);
+    if (isRevoked(rootCrl, c)) throw new VerificationError('ERR_DCAP_REVOKED', `certificate ${certFacts(c).subject} is revoked`);
   }
 
   const tcb = evaluateTcb({

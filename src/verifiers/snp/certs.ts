@@ -169,7 +169,29 @@ export interface EndorsementTcb {
   fmc?: number;
 }
 
+/**
+ * Facts derived from a certificate's own bytes, remembered per certificate object (the struct is never mutated, so
+ * the derivation is pure). Keyed weakly by the object: a verifier's cached certificate carries them along, and
+ * they go away with it. Only successful derivations are remembered; a malformed extension throws every time.
+ */
+const derived = {
+  tcb: new WeakMap<AmdCert, EndorsementTcb>(),
+  hwid: new WeakMap<AmdCert, Uint8Array | null>(),
+  product: new WeakMap<AmdCert, string | null>(),
+};
+
+function memoize<T>(map: WeakMap<AmdCert, T>, cert: AmdCert, f: () => T): T {
+  if (map.has(cert)) return map.get(cert) as T;
+  const v = f();
+  map.set(cert, v);
+  return v;
+}
+
 export function endorsementTcb(cert: AmdCert): EndorsementTcb {
+  return { ...memoize(derived.tcb, cert, () => endorsementTcbOf(cert)) };
+}
+
+function endorsementTcbOf(cert: AmdCert): EndorsementTcb {
   const need = (oid: string, name: string) => {
     const v = splValue(cert, oid, name);
     if (v === undefined) certError(`endorsement key lacks the ${name} extension (${oid})`);
@@ -190,6 +212,10 @@ export function endorsementTcb(cert: AmdCert): EndorsementTcb {
  * STRING; both are accepted. 64 bytes up to Genoa; Turin VCEKs carry the 8-byte hwID.
  */
 export function hwid(cert: AmdCert): Uint8Array | undefined {
+  return memoize(derived.hwid, cert, () => hwidOf(cert) ?? null) ?? undefined;
+}
+
+function hwidOf(cert: AmdCert): Uint8Array | undefined {
   const v = cert.extensions.get(AMD_OID.hwid);
   if (!v) return undefined;
   if (v.length === 64 || v.length === 8) return v;
@@ -203,6 +229,10 @@ export function hwid(cert: AmdCert): Uint8Array | undefined {
 
 /** Product name (IA5String), e.g. "Milan-B0", "Genoa", "Turin-C0". */
 export function productName(cert: AmdCert): string | undefined {
+  return memoize(derived.product, cert, () => productNameOf(cert) ?? null) ?? undefined;
+}
+
+function productNameOf(cert: AmdCert): string | undefined {
   const v = cert.extensions.get(AMD_OID.productName);
   if (!v) return undefined;
   const parsed = asn1js.fromBER(v);

@@ -85,13 +85,44 @@ export function parseAmdCrl(der: Uint8Array, label = 'CRL'): AmdCrl {
   }
 }
 
-/** Throws SNP_CRL_INVALID on a bad signature/issuer, SNP_CRL_STALE outside its window. */
-export function checkCrl(crl: AmdCrl, ark: AmdCert, now: Date, label: string): void {
+/** Throws SNP_CRL_INVALID unless the CRL names the ARK as issuer and its RSASSA-PSS signature verifies (pure). */
+export function checkCrlSignature(crl: AmdCrl, ark: AmdCert, label: string): void {
   if (Buffer.compare(Buffer.from(crl.issuerDer), Buffer.from(ark.subjectDer)) !== 0) crlError('SNP_CRL_INVALID', `${label}: not issued by ${ark.subjectCN}`);
   if (!crl.pssSha384 || !rsaPssSha384Valid(ark.publicKey, crl.tbs, crl.signature)) crlError('SNP_CRL_INVALID', `${label}: signature does not verify under ${ark.subjectCN}`);
+}
+
+/** Throws SNP_CRL_STALE unless `thisUpdate <= now <= nextUpdate` (a CRL without nextUpdate is never current). */
+export function checkCrlWindow(crl: AmdCrl, now: Date, label: string): void {
   if (crl.thisUpdate.getTime() > now.getTime()) crlError('SNP_CRL_STALE', `${label}: thisUpdate is in the future`);
   if (!crl.nextUpdate) crlError('SNP_CRL_STALE', `${label}: has no nextUpdate`);
   if (crl.nextUpdate.getTime() < now.getTime()) crlError('SNP_CRL_STALE', `${label}: expired at ${crl.nextUpdate.toISOString()}`);
+}
+
+export function crlCurrentAt(crl: AmdCrl, now: Date): boolean {
+  return crl.nextUpdate !== undefined && crl.thisUpdate.getTime() <= now.getTime() && now.getTime() <= crl.nextUpdate.getTime();
+}
+
+/** Throws SNP_CRL_INVALID on a bad signature/issuer, SNP_CRL_STALE outside its window. */
+export function checkCrl(crl: AmdCrl, ark: AmdCert, now: Date, label: string): void {
+  checkCrlSignature(crl, ark, label);
+  checkCrlWindow(crl, now, label);
+}
+
+/** Content-addressed store of CRLs already parsed and signature-checked (see cache.ts); optional. */
+export interface VerifiedCrlStore {
+  verifiedCrl(der: Uint8Array, arkSha256: string, verify: () => AmdCrl): AmdCrl;
+}
+
+/** Parse + signature (served from `store` when these exact bytes were checked before), then the window at `now`. */
+function crlAt(der: Uint8Array, ark: AmdCert, now: Date, label: string, store: VerifiedCrlStore | undefined): AmdCrl {
+  const verify = () => {
+    const crl = parseAmdCrl(der, label);
+    checkCrlSignature(crl, ark, label);
+    return crl;
+  };
+  const crl = store ? store.verifiedCrl(der, ark.sha256, verify) : verify();
+  checkCrlWindow(crl, now, label);
+  return crl;
 }
 
 export interface CrlSources {
@@ -100,6 +131,8 @@ export interface CrlSources {
   fetch?: Fetcher;
   kdsBaseUrl: string;
   kdsOptions?: KdsGetOptions;
+  /** Reuse of earlier parse + signature checks of identical CRL bytes. */
+  verified?: VerifiedCrlStore;
 }
 
 export function crlFileName(gen: Generation, kind: EndorsementKind): string {
@@ -118,9 +151,7 @@ export async function findCrl(gen: Generation, kind: EndorsementKind, ark: AmdCe
     const p = join(src.trustAnchorsDir, file);
     const der = await readCached(p);
     if (der) {
-      const crl = parseAmdCrl(der, p);
-      checkCrl(crl, ark, now, p);
-      return { crl };
+      return { crl: crlAt(der, ark, now, p, src.verified) };
     }
   }
   const cachePath = src.cacheDir ? join(src.cacheDir, 'snp', file) : undefined;
@@ -128,9 +159,7 @@ export async function findCrl(gen: Generation, kind: EndorsementKind, ark: AmdCe
     const der = await readCached(cachePath);
     if (der) {
       try {
-        const crl = parseAmdCrl(der, cachePath);
-        checkCrl(crl, ark, now, cachePath);
-        return { crl };
+        return { crl: crlAt(der, ark, now, cachePath, src.verified) };
       } catch {
         // stale or damaged cache: fall through to a fresh download
       }
@@ -145,8 +174,7 @@ export async function findCrl(gen: Generation, kind: EndorsementKind, ark: AmdCe
     return { unavailable: (e as Error).message };
   }
   if (!body) return { unavailable: `AMD KDS has no CRL at ${url}` };
-  const crl = parseAmdCrl(body, url);
-  checkCrl(crl, ark, now, url);
+  const crl = crlAt(body, ark, now, url, src.verified);
   if (cachePath) await writeCached(cachePath, body);
   return { crl };
 }

@@ -4,9 +4,10 @@
  */
 import { join } from 'node:path';
 import { VerificationError, type ClaimSet, type Json, type Verifier, type VerifierContext, type VerifyInput } from '../types.js';
-import { generationFromProductName, parseAmdCert, productName, type AmdCert } from './certs.js';
+import { generationFromProductName, productName, type AmdCert } from './certs.js';
+import { SnpCaches, type SnpCacheOptions, type SnpCacheStats } from './cache.js';
 import { parseSnpConfig, type SnpVerifierConfig } from './config.js';
-import { findCrl, type CrlLookup } from './crl.js';
+import { crlCurrentAt, findCrl, type CrlLookup } from './crl.js';
 import { kdsGet, offlineTcbPrefix, readCached, vcekUrl, writeCached, type EndorsementKind, type KdsGetOptions } from './kds.js';
 import {
   decodeKeyInfo, decodeTcb, generationFromCpuid, parseReport, reportBytesFromSevJson, REPORT_SIZE,
@@ -66,22 +67,32 @@ export interface SnpVerifierOptions {
   /** ARK pins; production uses AMD's. Tests inject their own root's fingerprint here. */
   pins?: ArkPins;
   kds?: KdsGetOptions;
+  /** Bounds and clock of this instance's caches (cache.ts). */
+  cache?: SnpCacheOptions;
 }
 
 export class SnpVerifier implements Verifier {
   readonly config: SnpVerifierConfig;
   private readonly pins: ArkPins;
   private readonly anchors = new Map<Generation, Promise<AmdAnchors>>();
-  private readonly crls = new Map<string, CrlLookup>();
+  /** Last CRL lookup per generation/kind (at most 6 entries), reused for `cache.crlRecheckMs` of wall-clock time. */
+  private readonly crls = new Map<string, { lookup: CrlLookup; at: number }>();
+  private readonly caches: SnpCaches;
   /** VCEKs fetched from KDS by URL (bounded), so a busy verifier without a cacheDir does not hammer KDS. */
   private readonly vceks = new Map<string, Uint8Array>();
 
   constructor(private readonly ctx: VerifierContext, private readonly opts: SnpVerifierOptions = {}) {
     this.config = parseSnpConfig(ctx.config);
     this.pins = opts.pins ?? AMD_ARK_SHA256;
+    this.caches = new SnpCaches(opts.cache);
     if (this.config.crl === 'best-effort') ctx.log?.warn('snp_verifier.crl = "best-effort": reports are accepted when AMD\'s CRL cannot be obtained');
     if (this.config.crl === 'off') ctx.log?.warn('snp_verifier.crl = "off": revocation of AMD ASK/ASVK certificates is NOT checked (insecure)');
     if (this.config.allowMaskedChipId) ctx.log?.warn('snp_verifier.allow_masked_chip_id: VCEK-signed reports with a masked CHIP_ID are accepted without the hwID check');
+  }
+
+  /** How often the expensive steps really ran (cache misses), for tests and metrics. */
+  get cacheStats(): Readonly<SnpCacheStats> {
+    return { ...this.caches.stats };
   }
 
   async verify(input: VerifyInput): Promise<ClaimSet[]> {
@@ -113,7 +124,7 @@ export class SnpVerifier implements Verifier {
     if (gen === 'Turin' && report.version < 3) fail('SNP_REPORT_MALFORMED', 'Turin reports are version 3 or later');
 
     const anchors = await this.loadAnchors(gen);
-    const { intermediate } = verifyChain(vek, kind, anchors, now);
+    const { intermediate } = verifyChain(vek, kind, anchors, now, this.caches);
     const lookup = this.config.crl === 'off' ? undefined : await this.crl(gen, kind, anchors, now);
     const crlWarning = checkRevocation(intermediate, lookup, this.config.crl);
     if (crlWarning && this.config.crl !== 'off') this.ctx.log?.warn(`snp: ${crlWarning}`);
@@ -144,18 +155,30 @@ export class SnpVerifier implements Verifier {
     return p;
   }
 
+  /**
+   * The CRL for this generation/kind. A lookup's outcome (a verified CRL, or "unavailable") is reused for
+   * `crlRecheckMs` of wall-clock time so that best-effort mode without a CRL does not hit the disk or KDS on every
+   * report; a reused CRL must still be current at the caller's `now`, else the sources are asked again.
+   */
   private async crl(gen: Generation, kind: EndorsementKind, anchors: AmdAnchors, now: Date): Promise<CrlLookup> {
     const key = `${gen}/${kind}`;
     const memo = this.crls.get(key);
-    if (memo && 'crl' in memo && memo.crl.nextUpdate && memo.crl.thisUpdate <= now && now <= memo.crl.nextUpdate) return memo;
-    const found = await findCrl(gen, kind, anchors.ark, now, {
+    const t = this.caches.clock();
+    if (memo && memo.at <= t && t - memo.at < this.caches.crlRecheckMs) {
+      if ('unavailable' in memo.lookup || crlCurrentAt(memo.lookup.crl, now)) return memo.lookup;
+    }
+    this.caches.stats.crlLookups++;
+    let found = await findCrl(gen, kind, anchors.ark, now, {
       trustAnchorsDir: this.config.trustAnchorsDir,
       cacheDir: this.ctx.cacheDir,
       fetch: this.ctx.fetch,
       kdsBaseUrl: this.config.kdsBaseUrl,
       kdsOptions: this.opts.kds,
+      verified: this.caches,
     });
-    if ('crl' in found) this.crls.set(key, found);
+    // A source outage does not forget a CRL we already verified while it is still current.
+    if ('unavailable' in found && memo && 'crl' in memo.lookup && crlCurrentAt(memo.lookup.crl, now)) found = memo.lookup;
+    this.crls.set(key, { lookup: found, at: t });
     return found;
   }
 
@@ -166,7 +189,7 @@ export class SnpVerifier implements Verifier {
     if (veks.length === 1) {
       const want = kind === 'vcek' ? 'VCEK' : 'VLEK';
       if (veks[0].type !== want) fail('SNP_CERT_CHAIN', `report is signed by the ${want} but cert_chain carries a ${veks[0].type}`);
-      return parseAmdCert(veks[0].der, want);
+      return this.caches.cert(veks[0].der, want);
     }
     if (kind === 'vlek') fail('SNP_VEK_UNAVAILABLE', 'report is signed by a VLEK but the evidence carries no VLEK certificate');
     if (!gen) fail('SNP_VEK_UNAVAILABLE', 'report v2 without a VCEK in the evidence: the generation (and so the KDS URL) is unknown');
@@ -180,16 +203,16 @@ export class SnpVerifier implements Verifier {
         for (const name of [`${prefix}_vcek.der`, 'vcek.der']) {
           const p = join(src.path, 'vcek', hwidHex, name);
           const der = await readCached(p);
-          if (der) return parseAmdCert(der, p);
+          if (der) return this.caches.cert(der, p);
           tried.push(p);
         }
       } else {
         const cachePath = this.ctx.cacheDir ? join(this.ctx.cacheDir, 'snp', 'vcek', hwidHex, `${prefix}_vcek.der`) : undefined;
         const cached = cachePath ? await readCached(cachePath) : undefined;
-        if (cached) return parseAmdCert(cached, cachePath);
+        if (cached) return this.caches.cert(cached, cachePath ?? 'VCEK');
         const url = vcekUrl(src.baseUrl, gen, hwidHex, tcb);
         const memo = this.vceks.get(url);
-        if (memo) return parseAmdCert(memo, url);
+        if (memo) return this.caches.cert(memo, url);
         if (!this.ctx.fetch) {
           tried.push(`${url} (offline)`);
           continue;
@@ -199,7 +222,7 @@ export class SnpVerifier implements Verifier {
           tried.push(`${url} (404)`);
           continue;
         }
-        const cert = parseAmdCert(body, url);
+        const cert = this.caches.cert(body, url);
         if (this.vceks.size >= 256) this.vceks.delete(this.vceks.keys().next().value as string);
         this.vceks.set(url, body);
         // Cached only after parsing; the chain check runs on every use anyway.

@@ -54,6 +54,11 @@ export function verifyReportSignature(report: ParsedReport, vek: AmdCert): void 
   if (!ok) fail('SNP_SIGNATURE_INVALID', 'SNP report signature does not verify with the endorsement key');
 }
 
+/** Remembers positive results of the pure `issuedBy(child, issuer)` check by content (cache.ts). */
+export interface SignatureMemo {
+  signedBy(child: AmdCert, issuer: AmdCert, check: () => boolean): boolean;
+}
+
 export interface ChainResult {
   intermediate: AmdCert;
 }
@@ -62,7 +67,7 @@ export interface ChainResult {
  * The endorsement key's chain to the pinned ARK. A VCEK must be issued by the ASK and a VLEK by the ASVK; the other
  * way round is refused even if the signature happens to check (it cannot, but the names make the intent explicit).
  */
-export function verifyChain(vek: AmdCert, kind: EndorsementKind, anchors: AmdAnchors, now: Date): ChainResult {
+export function verifyChain(vek: AmdCert, kind: EndorsementKind, anchors: AmdAnchors, now: Date, memo?: SignatureMemo): ChainResult {
   const gen = anchors.generation;
   const expectCn = kind === 'vcek' ? 'SEV-VCEK' : 'SEV-VLEK';
   if (vek.subjectCN !== expectCn) fail('SNP_CERT_CHAIN', `endorsement key CN is "${vek.subjectCN}", expected ${expectCn}`);
@@ -72,7 +77,8 @@ export function verifyChain(vek: AmdCert, kind: EndorsementKind, anchors: AmdAnc
   if (!validAt(anchors.ark, now)) fail('SNP_CERT_EXPIRED', `ARK-${gen} is not valid at ${now.toISOString()}`);
   if (!validAt(intermediate, now)) fail('SNP_CERT_EXPIRED', `${intName} is not valid at ${now.toISOString()}`);
   if (!validAt(vek, now)) fail('SNP_CERT_EXPIRED', `${kind.toUpperCase()} is not valid at ${now.toISOString()} (${vek.notBefore.toISOString()} .. ${vek.notAfter.toISOString()})`);
-  if (!issuedBy(vek, intermediate)) fail('SNP_CERT_CHAIN', `${kind.toUpperCase()} is not signed by ${intName}`);
+  const signed = memo ? memo.signedBy(vek, intermediate, () => issuedBy(vek, intermediate)) : issuedBy(vek, intermediate);
+  if (!signed) fail('SNP_CERT_CHAIN', `${kind.toUpperCase()} is not signed by ${intName}`);
   return { intermediate };
 }
 

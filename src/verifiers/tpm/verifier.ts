@@ -42,9 +42,17 @@ function loadKeysDir(dir: unknown, max: number, into: Set<string>): void {
   for (const n of names) {
     if (loaded >= max) break;
     const p = join(dir, n);
-    if (!statSync(p).isFile()) continue;
+    let pem: string;
     try {
-      const der = createPublicKey(readFileSync(p, 'utf8')).export({ format: 'der', type: 'spki' });
+      if (!statSync(p).isFile()) continue;
+      pem = readFileSync(p, 'utf8');
+    } catch {
+      throw new ConfigError(`${K}.trusted_ak_keys_dir`, `cannot read ${p}`);
+    }
+    // createPublicKey would derive a public key from a private one; a trust directory holds public keys only.
+    if (/PRIVATE KEY-----/.test(pem)) throw new ConfigError(`${K}.trusted_ak_keys_dir`, `${p} holds a private key; store only the AK's public key`);
+    try {
+      const der = createPublicKey({ key: pem, format: 'pem' }).export({ format: 'der', type: 'spki' });
       into.add(createHash('sha256').update(der).digest('hex'));
     } catch {
       throw new ConfigError(`${K}.trusted_ak_keys_dir`, `${p} is not a PEM public key`);

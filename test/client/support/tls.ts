@@ -1,6 +1,6 @@
 /** A self-signed P-256 server certificate for 127.0.0.1, made by the test with its own key. */
 import { webcrypto, KeyObject } from 'node:crypto';
-import './reflect-polyfill.js';
+import 'reflect-metadata'; // @peculiar/x509 needs Reflect metadata
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);

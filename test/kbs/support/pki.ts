@@ -1,5 +1,5 @@
 /** Test PKI made with our own keys: CAs and leaves (ECDSA P-256), as node X509Certificate + base64 DER. */
-import './reflect-polyfill.js';
+import 'reflect-metadata'; // @peculiar/x509 needs Reflect metadata
 import { webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 

@@ -4,7 +4,7 @@ import { webcrypto, KeyObject, sign as cryptoSign, createHash } from 'node:crypt
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import './reflect-polyfill.js';
+import 'reflect-metadata'; // @peculiar/x509 needs Reflect metadata
 import * as x509 from '@peculiar/x509';
 import * as asn1js from 'asn1js';
 import { serializeReport, encodeTcb, SIGNED_LENGTH, type AttestationReport, type Generation, type TcbVersion } from '../../../src/verifiers/snp/layout.js';

@@ -75,6 +75,17 @@ test('config: allow_untrusted_ak is obsolete (warns), bad allow-list entries and
   const dir = mkdtempSync(join(tmpdir(), 'tpm-ak-bad-'));
   writeFileSync(join(dir, 'x.pub'), 'not a key');
   assert.throws(() => parseTpmConfig({ tpm_verifier: { trusted_ak_keys_dir: dir } }), ConfigError);
+  const priv = mkdtempSync(join(tmpdir(), 'tpm-ak-priv-'));
+  writeFileSync(join(priv, 'ak.pub'), generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  assert.throws(() => parseTpmConfig({ tpm_verifier: { trusted_ak_keys_dir: priv } }), (e: unknown) => e instanceof ConfigError && /private key/.test(e.message) && !/BEGIN/.test(e.message));
+  // files that do not end in .pub are not read, and at most max_trusted_ak_keys are
+  const some = mkdtempSync(join(tmpdir(), 'tpm-ak-some-'));
+  const keys = [0, 1, 2].map(() => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey);
+  keys.forEach((k, i) => writeFileSync(join(some, `k${i}.pub`), k.export({ format: 'pem', type: 'spki' })));
+  writeFileSync(join(some, 'README'), 'not a key');
+  const two = parseTpmConfig({ tpm_verifier: { trusted_ak_keys_dir: some, max_trusted_ak_keys: 2 } }).akAllowList!;
+  const h = (k: KeyObject) => createHash('sha256').update(k.export({ format: 'der', type: 'spki' })).digest('hex');
+  assert.deepEqual([...two].sort(), [h(keys[0]), h(keys[1])].sort());
   warnings.length = 0;
   assert.equal(parseTpmConfig({ tpm_verifier: { trusted_ak_keys_dir: mkdtempSync(join(tmpdir(), 'tpm-ak-empty-')) } }, log).akAllowList?.size, 0);
   assert.match(warnings.join('\n'), /empty/);
