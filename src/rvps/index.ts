@@ -7,6 +7,7 @@
  */
 import type { KvStore, StorageBackend } from '../storage/types.js';
 import type { Json } from '../verifiers/types.js';
+import { isValidKey } from '../storage/validate.js';
 import { RvpsError } from './errors.js';
 import { extractorFor } from './extractors.js';
 import { MESSAGE_VERSION, parseRvpsMessage } from './message.js';
@@ -62,6 +63,12 @@ export class Rvps implements ReferenceValueProvider {
   async register(message: string): Promise<void> {
     const msg = parseRvpsMessage(message);
     const values = extractorFor(msg.type)(msg.payload);
+    // Check every name before writing any, so a bad name in a batch stores nothing (storage keys are
+    // [A-Za-z0-9._/-], as Trustee's LocalFs/Postgres/Redis backends require).
+    const bad = values.find(({ name }) => !isValidKey(name) || name === '');
+    if (bad) {
+      throw new RvpsError('ERR_RVPS_MESSAGE', `reference value name ${JSON.stringify(bad.name.slice(0, 80))} is invalid: names may only contain A-Z a-z 0-9 . _ / -`);
+    }
     const expiration = expirationFrom(this.clock());
     for (const { name, value } of values) {
       const stored: StoredReferenceValue = { version: MESSAGE_VERSION, name, expiration, value };

@@ -53,3 +53,14 @@ test('register: missing version defaults to 0.1.0', async () => {
   await rvps.register(JSON.stringify({ type: 'sample', payload: b64({ x: 'y' }) }));
   assert.equal(await rvps.query('x'), 'y');
 });
+
+test('register: one invalid name in a batch → RvpsError naming it, and none of the batch is stored', async () => {
+  const storage = new MemoryBackend();
+  const rvps = await Rvps.open(storage, () => new Date('2026-06-01T00:00:00Z'));
+  // Keys are sorted in the payload so the valid one would be written first by a naive loop.
+  await assert.rejects(
+    rvps.register(msg({ aaa_valid: ['1'], 'rvps:///example.com/x:tag': ['2'] })),
+    (e: unknown) => e instanceof RvpsError && e.code === 'ERR_RVPS_MESSAGE' && /rvps:\/\/\/example\.com\/x:tag/.test(e.message),
+  );
+  assert.deepEqual(await rvps.names(), []);
+});
