@@ -2,9 +2,12 @@
  * Resource responses as flattened JWE JSON (specs/trustee.md §2.4): A256GCM content encryption with a random CEK,
  * key management chosen only by the tee-pubkey from the token: RSA-OAEP-256, ECDH-ES+A256KW (P-256, P-521), and
  * RSA1_5 only when `[jwe] allow_rsa1_5` is set. Anything else is a JweError.
+ *
+ * Assembled on node:crypto primitives (RFC 7516 serialization, RFC 7518 §4.3/§4.6/§4.4/§5.3); jose is the
+ * independent referee in test/kbs/jwe-interop.test.ts. Header JSON: `{"alg","enc"}` then `epk` with its members
+ * sorted (`crv`, `kty`, `x`, `y`), as Trustee's serde output.
  */
-import { createCipheriv, publicEncrypt, randomBytes, constants } from 'node:crypto';
-import { FlattenedEncrypt } from 'jose';
+import { constants, createCipheriv, createHash, diffieHellman, generateKeyPairSync, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { JweError } from './errors.js';
 import { parseTeePubKey, teePubKeyObject, TeePubKeyError, type TeePubKey } from './tee-pubkey.js';
 
@@ -20,37 +23,76 @@ export interface JweOptions {
   allowRsa15?: boolean;
 }
 
+const ENC = 'A256GCM';
+/** RFC 3394 §2.2.3.1 default initial value (node's `id-aes256-wrap` checks it on unwrap). */
+const AES_KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
+
+function u32be(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+/**
+ * RFC 7518 §4.6.2 Concat KDF with SHA-256 for keydatalen ≤ 256 (one round): SHA-256(counter=1 ‖ Z ‖
+ * len(AlgorithmID) ‖ AlgorithmID ‖ len(apu)=0 ‖ len(apv)=0 ‖ keydatalen), truncated to keydatalen bits.
+ */
+export function concatKdfSha256(z: Buffer, algorithmId: string, keyDataLenBits: number): Buffer {
+  const alg = Buffer.from(algorithmId, 'ascii');
+  const digest = createHash('sha256')
+    .update(Buffer.concat([u32be(1), z, u32be(alg.length), alg, u32be(0), u32be(0), u32be(keyDataLenBits)]))
+    .digest();
+  return digest.subarray(0, keyDataLenBits / 8);
+}
+const CURVE: Record<string, 'prime256v1' | 'secp521r1'> = { 'P-256': 'prime256v1', 'P-521': 'secp521r1' };
+
 /** `rawKey` is the untrusted tee-pubkey JSON from the token claims. */
 export async function encryptToTeeKey(rawKey: unknown, plaintext: Uint8Array, opts: JweOptions = {}): Promise<FlattenedJwe> {
   let key: TeePubKey;
+  let keyObject: KeyObject;
   try {
     key = parseTeePubKey(rawKey, opts);
+    keyObject = teePubKeyObject(key); // cached by parseTeePubKey: no second import
   } catch (e) {
     if (e instanceof TeePubKeyError) throw new JweError(e.message);
     throw e;
   }
-  if (key.kty === 'RSA' && key.alg === 'RSA1_5') return rsa15(key, plaintext);
-  const alg = key.kty === 'RSA' ? 'RSA-OAEP-256' : 'ECDH-ES+A256KW';
   try {
-    const jwe = await new FlattenedEncrypt(plaintext).setProtectedHeader({ alg, enc: 'A256GCM' }).encrypt(teePubKeyObject(key));
-    return {
-      protected: jwe.protected!,
-      encrypted_key: jwe.encrypted_key!,
-      iv: jwe.iv!,
-      ciphertext: jwe.ciphertext,
-      tag: jwe.tag!,
-    };
+    return encryptParsed(key, keyObject, plaintext);
   } catch (e) {
+    if (e instanceof JweError) throw e;
     throw new JweError(`JWE encryption failed: ${(e as Error).message}`);
   }
 }
 
-function rsa15(key: TeePubKey, plaintext: Uint8Array): FlattenedJwe {
+function encryptParsed(key: TeePubKey, keyObject: KeyObject, plaintext: Uint8Array): FlattenedJwe {
   const cek = randomBytes(32);
+  let header: string;
+  let encryptedKey: Buffer;
+  if (key.kty === 'RSA') {
+    if (key.alg === 'RSA1_5') {
+      header = JSON.stringify({ alg: 'RSA1_5', enc: ENC });
+      encryptedKey = publicEncrypt({ key: keyObject, padding: constants.RSA_PKCS1_PADDING }, cek);
+    } else if (key.alg === 'RSA-OAEP-256') {
+      header = JSON.stringify({ alg: 'RSA-OAEP-256', enc: ENC });
+      encryptedKey = publicEncrypt({ key: keyObject, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
+    } else {
+      throw new JweError(`unsupported RSA alg "${key.alg}"`);
+    }
+  } else {
+    const namedCurve = CURVE[key.crv];
+    if (namedCurve === undefined || key.alg !== 'ECDH-ES+A256KW') throw new JweError(`unsupported EC key ${key.crv}/${key.alg}`);
+    const eph = generateKeyPairSync('ec', { namedCurve });
+    const { crv, kty, x, y } = eph.publicKey.export({ format: 'jwk' });
+    header = JSON.stringify({ alg: key.alg, enc: ENC, epk: { crv, kty, x, y } });
+    // RFC 7518 §4.6.2: Z from ECDH, Concat KDF (SHA-256, AlgorithmID = alg, empty apu/apv, keydatalen 256).
+    const kek = concatKdfSha256(diffieHellman({ privateKey: eph.privateKey, publicKey: keyObject }), key.alg, 256);
+    const wrap = createCipheriv('id-aes256-wrap', kek, AES_KW_IV); // RFC 3394 AES key wrap, default IV
+    encryptedKey = Buffer.concat([wrap.update(cek), wrap.final()]);
+  }
+  const protectedB64 = Buffer.from(header, 'utf8').toString('base64url');
   const iv = randomBytes(12);
-  const encryptedKey = publicEncrypt({ key: teePubKeyObject(key), padding: constants.RSA_PKCS1_PADDING }, cek);
-  const protectedB64 = Buffer.from(JSON.stringify({ alg: 'RSA1_5', enc: 'A256GCM' })).toString('base64url');
-  const cipher = createCipheriv('aes-256-gcm', cek, iv);
+  const cipher = createCipheriv('aes-256-gcm', cek, iv, { authTagLength: 16 });
   cipher.setAAD(Buffer.from(protectedB64, 'ascii'));
   const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return {

@@ -67,15 +67,12 @@ export function parseTeePubKey(v: unknown, opts: { allowRsa15?: boolean } = {}):
  */
 const KEY_CACHE_MAX = 1024;
 const keyCache = new Map<string, KeyObject>();
-const keyOf = new WeakMap<TeePubKey, KeyObject>();
 
 function cacheId(key: TeePubKey): string {
-  return key.kty === 'RSA' ? `RSA.${key.n}.${key.e}` : `EC.${key.crv}.${key.x}.${key.y}`;
+  return JSON.stringify(key.kty === 'RSA' ? [key.kty, key.n, key.e] : [key.kty, key.crv, key.x, key.y]);
 }
 
 export function teePubKeyObject(key: TeePubKey): KeyObject {
-  const direct = keyOf.get(key);
-  if (direct) return direct;
   const id = cacheId(key);
   let k = keyCache.get(id);
   if (k) {
@@ -90,6 +87,5 @@ export function teePubKeyObject(key: TeePubKey): KeyObject {
     if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
   }
   keyCache.set(id, k);
-  keyOf.set(key, k);
   return k;
 }

@@ -76,3 +76,21 @@ test('sprintf follows Go fmt', () => {
   assert.equal(call('sprintf', '%d', [1.5]), '%!d(float64=1.5)');
   assert.equal(call('sprintf', '100%%', []), '100%');
 });
+
+test('strings.render_template (Go text/template subset, missingkey=error)', () => {
+  const r = (t: string, v: unknown) => call('strings.render_template', t, v);
+  assert.equal(r('{{.test}}', { test: 'hello world' }), 'hello world'); // OPA documentation example
+  assert.equal(r('{{range $i, $name := .hellonames}}{{if $i}},{{end}}{{$name}}{{end}}', { hellonames: ['rohan', 'john doe'] }), 'rohan,john doe');
+  assert.equal(r('{{if eq .x 1}}one{{else if eq .x 2}}two{{else}}many{{end}}!', { x: 2 }), 'two!');
+  assert.equal(r('{{if eq .x 1}}one{{else if eq .x 2}}two{{else}}many{{end}}!', { x: 5 }), 'many!');
+  // Variables pass through JSON, so numbers are float64 for Go: 123456789 prints as 1.23456789e+08.
+  assert.equal(r('{{.n}} {{.big}} {{.arr}} {{.obj}}', { n: 3, big: 123456789, arr: [1, 'a'], obj: { b: 1, a: true } }), '3 1.23456789e+08 [1 a] map[a:true b:1]');
+  assert.equal(r('a  {{- .x -}}  b', { x: 'X' }), 'aXb');
+  assert.equal(r('{{/* note */}}{{with .o}}{{.k}}{{end}}|{{len .s}}|{{index .arr 1}}', { o: { k: 'v' }, s: 'héllo', arr: [1, 2] }), 'v|6|2');
+  assert.equal(r('{{range $k, $v := .m}}{{$k}}={{$v}};{{else}}none{{end}}', { m: { b: 2, a: 1 } }), 'a=1;b=2;');
+  assert.equal(r('{{range .m}}x{{else}}none{{end}}', { m: [] }), 'none');
+  assert.equal(r('{{ .a | printf "%s!" }}', { a: 'x' }), 'x!');
+  assert.throws(() => r('{{.missing}}', {}), /map has no entry for key "missing"/);
+  assert.throws(() => r('{{if .a}}', { a: 1 }), /unexpected EOF/);
+  assert.throws(() => r('{{nosuchfn 1}}', {}), /function "nosuchfn" not defined/);
+});

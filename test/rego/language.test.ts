@@ -257,3 +257,21 @@ test('print() output goes to the print option, one line per call; it never fails
   assert.deepEqual(lines, ['n = 3 [1] <undefined>']);
   assert.equal(pol.evaluate('data.p.x', { input: { n: 3 } }), true);
 });
+
+test('rego.parse_module returns the AST in OPA JSON form; a syntax error is a builtin error', () => {
+  const pol = compile([{ filename: 'm.rego', source: 'package p\nimport rego.v1\nm := rego.parse_module("x.rego", input.src)\npkg := [s.value | some s in m["package"].path]\nrule_names := [r.head.name | some r in m.rules]\n' }]);
+  const src = 'package foo.bar\nimport data.a\np if { a == true }\nq := 1';
+  assert.deepEqual(pol.evaluate('data.p.pkg', { input: { src } }), ['data', 'foo', 'bar']);
+  assert.deepEqual(pol.evaluate('data.p.rule_names', { input: { src } }), ['p', 'q']);
+  const m = pol.evaluate('data.p.m', { input: { src } }) as { rules: { body: { terms: unknown }[] }[] };
+  assert.deepEqual(m.rules[0]!.body[0]!.terms, [
+    { type: 'ref', value: [{ type: 'var', value: 'equal' }] },
+    { type: 'var', value: 'a' },
+    { type: 'boolean', value: true },
+  ]);
+  assert.equal(pol.evaluate('data.p.m', { input: { src: 'package foo.' } }), undefined);
+  assert.throws(
+    () => pol.evaluate('data.p.m', { input: { src: 'package foo.' }, strictBuiltinErrors: true }),
+    (e: unknown) => e instanceof RegoError && e.code === 'eval_builtin_error' && /rego_parse_error: unexpected eof token: expected ident/.test(e.message),
+  );
+});

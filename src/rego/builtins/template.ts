@@ -340,15 +340,24 @@ function evalPipe(p: Pipe, dot: V, scope: Scope): V {
   return prev;
 }
 
+const MAX_OUTPUT_PARTS = 1_000_000;
+
+/** Nested ranges multiply output; refuse renderings that grow without bound. */
+function budget(out: string[]): void {
+  if (out.length > MAX_OUTPUT_PARTS) throw new TemplateError('output too large');
+}
+
 function exec(nodes: Node[], dot: V, scope: Scope, out: string[]): void {
   for (const n of nodes) {
     switch (n.k) {
       case 'text':
         out.push(n.s);
+        budget(out);
         break;
       case 'action': {
         const v = evalPipe(n.p, dot, scope);
         if (n.p.decl.length === 0) out.push(show(v));
+        budget(out);
         break;
       }
       case 'if':
@@ -368,9 +377,7 @@ function exec(nodes: Node[], dot: V, scope: Scope, out: string[]): void {
           ? v.map((x, i) => [i, x])
           : v && typeof v === 'object'
             ? Object.keys(v).sort().map((k) => [k, v[k]])
-            : typeof v === 'number' && Number.isInteger(v) && v >= 0
-              ? Array.from({ length: v }, (_, i) => [i, i] as [V, V])
-              : v === null || v === undefined
+            : v === null || v === undefined
                 ? []
                 : (() => {
                     throw new TemplateError(`range can't iterate over ${show(v)}`);

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Json, JsonObject } from '../types.js';
 import type { QuoteHeader, SgxQuote, TdxQuote } from './quote.js';
 import type { VerifiedQuote } from './verify.js';
+import type { X509Certificate } from 'node:crypto';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -132,11 +133,25 @@ const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z'
 /** Trustee's spelling (intel_dcap `sgx_type`). */
 const SGX_TYPE_NAMES = ['Standard', 'Scalable', 'Scalable with Integrity'];
 
+const rootKeyIds = new WeakMap<X509Certificate, string>();
+
+/**
+ * QVL root_key_id: SHA-384 of the root's uncompressed EC point (65 bytes), the tail of the SPKI. Derived once per
+ * certificate object (a pure function of its bytes); a verifier's cached chain reuses the same root object.
+ */
+function rootKeyIdOf(root: X509Certificate): string {
+  let id = rootKeyIds.get(root);
+  if (id === undefined) {
+    const spki = root.publicKey.export({ format: 'der', type: 'spki' });
+    id = createHash('sha384').update(spki.subarray(spki.length - 65)).digest('hex');
+    rootKeyIds.set(root, id);
+  }
+  return id;
+}
+
 /** QVL supplemental data as Trustee names it. */
 export function supplementalClaims(v: VerifiedQuote): JsonObject {
-  const spki = v.rootCert.publicKey.export({ format: 'der', type: 'spki' });
-  // QVL root_key_id: SHA-384 of the root's uncompressed EC point (65 bytes), the tail of the SPKI.
-  const rootKeyId = createHash('sha384').update(spki.subarray(spki.length - 65)).digest('hex');
+  const rootKeyId = rootKeyIdOf(v.rootCert);
   const claims: { [k: string]: Json } = {
     tcb_status: v.tcb.verdict,
     tcb_date: v.tcb.tcbDate,
