@@ -38,6 +38,7 @@ function u32be(n: number): Buffer {
  * len(AlgorithmID) ‖ AlgorithmID ‖ len(apu)=0 ‖ len(apv)=0 ‖ keydatalen), truncated to keydatalen bits.
  */
 export function concatKdfSha256(z: Buffer, algorithmId: string, keyDataLenBits: number): Buffer {
+  if (!(keyDataLenBits > 0 && keyDataLenBits <= 256 && keyDataLenBits % 8 === 0)) throw new RangeError('Concat KDF: keydatalen must be 8..256 bits');
   const alg = Buffer.from(algorithmId, 'ascii');
   const digest = createHash('sha256')
     .update(Buffer.concat([u32be(1), z, u32be(alg.length), alg, u32be(0), u32be(0), u32be(keyDataLenBits)]))

@@ -38,6 +38,8 @@ class Parser {
   private pos = 0;
   private nlSkip = 0;
   private sawContains = false;
+  /** `import rego.v1`: rule bodies need `if`, multi-value rules need `contains` (as OPA enforces). */
+  private v1 = false;
   constructor(
     private readonly toks: Token[],
     private readonly file: string,
@@ -135,6 +137,7 @@ class Parser {
           alias = this.expectIdent().text;
         }
         imports.push({ path, alias, loc: t.loc });
+        if (path.type === 'ref' && path.head.type === 'var' && path.head.name === 'rego' && path.path.length === 1 && path.path[0]!.type === 'scalar' && path.path[0]!.value === 'v1') this.v1 = true;
         continue;
       }
       if (t.kind === 'ident' && t.text === 'package') this.err(t, 'unexpected "package": only one package per module');
@@ -240,6 +243,9 @@ class Parser {
       if (key) this.err(start, 'default rules cannot be partial');
       return [{ head: { path, value, args, assign, kind }, body: [], isDefault, elseChain: [], loc: start.loc, file: this.file }];
     }
+    if (this.v1 && kind === 'partialset' && !this.sawContains && !this.isIdent('if')) {
+      this.err(nameTok, '`contains` keyword is required for partial set rules (module imports rego.v1)');
+    }
     if (kind === 'partialset' && value === undefined && this.isIdent('if') && key && !this.sawContains) {
       // ref head with a key and `if` but no value (`a[x] if …`): an object with value true, as OPA v1
       kind = 'partialobject';
@@ -295,6 +301,7 @@ class Parser {
       this.skipNl();
     }
     const t = this.rawPeek();
+    if (t.kind === 'op' && t.text === '{' && !sawIf && this.v1) this.err(t, '`if` keyword is required before rule body (module imports rego.v1)');
     if (t.kind === 'op' && t.text === '{') {
       // `p := {…}` would have consumed the object as value; here `{` starts a body unless it is a literal after `if`.
       const save = this.pos;
