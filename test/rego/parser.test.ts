@@ -88,3 +88,12 @@ test('parse errors name the position and the problem', () => {
     assert.throws(() => parseModule(src, 'e.rego'), (e: unknown) => e instanceof RegoError && e.code === 'rego_parse_error' && re.test(e.message), src);
   }
 });
+
+test('import rego.v1 enforces `if` before bodies and `contains` for partial sets', () => {
+  assert.throws(() => parseModule('package p\nimport rego.v1\nallow { true }\n', 'v1.rego'), (e: unknown) => e instanceof RegoError && /^v1\.rego:3:7: rego_parse_error: `if` keyword is required/.test(e.message));
+  assert.throws(() => parseModule('package p\nimport rego.v1\ns[x] { x := 1 }\n', 'v1.rego'), (e: unknown) => e instanceof RegoError && /`contains` keyword is required/.test(e.message));
+  assert.throws(() => parseModule('package p\nimport rego.v1\nc := 1 if { false } else := 2 { true }\n', 'v1.rego'), (e: unknown) => e instanceof RegoError && /`if` keyword is required/.test(e.message));
+  // the same rules are fine without the import (v0), and in v1 form
+  assert.equal(parseModule('package p\nallow { true }\ns[x] { x := 1 }\n', 'v0.rego').rules.length, 2);
+  assert.equal(parseModule('package p\nimport rego.v1\nallow if { true }\ns contains x if { x := 1 }\nd := 1\n', 'v1.rego').rules.length, 3);
+});

@@ -53,8 +53,19 @@ function spki(k: KeyObject): Buffer {
   return k.export({ type: 'spki', format: 'der' });
 }
 
-/** Verify that `jwk` (untrusted JSON with x5c) is endorsed by `trusted`. Throws X5cError otherwise. */
-export function verifyJwkEndorsement(jwk: Record<string, unknown>, trusted: X509Certificate[], now: Date): void {
+/**
+ * True when every certificate of a path found by verifyJwkEndorsement is valid at `now`: with the signatures, CA
+ * flags and trust anchor already checked (time-independent), this is all that must be re-checked for a cached path.
+ */
+export function pathValidAt(path: readonly X509Certificate[], now: Date): boolean {
+  return path.length > 0 && path.every((c) => validAt(c, now));
+}
+
+/**
+ * Verify that `jwk` (untrusted JSON with x5c) is endorsed by `trusted`. Throws X5cError otherwise. Returns the
+ * certificate path it found, leaf first, ending at a certificate of the trust store.
+ */
+export function verifyJwkEndorsement(jwk: Record<string, unknown>, trusted: X509Certificate[], now: Date): X509Certificate[] {
   const x5c = jwk.x5c;
   if (!Array.isArray(x5c) || x5c.length === 0) throw new X5cError('JWK has no x5c chain');
   if (trusted.length === 0) throw new X5cError('no trusted certificates configured');
@@ -76,9 +87,11 @@ export function verifyJwkEndorsement(jwk: Record<string, unknown>, trusted: X509
   const isTrusted = (c: X509Certificate) => trusted.some((t) => t.raw.equals(c.raw));
   let current = leaf;
   const used = new Set<X509Certificate>([leaf]);
+  const path: X509Certificate[] = [];
   for (let depth = 0; depth <= chain.length + trusted.length; depth++) {
     if (!validAt(current, now)) throw new X5cError(`certificate "${current.subject.replace(/\n/g, ', ')}" is not valid at ${now.toISOString()}`);
-    if (isTrusted(current)) return;
+    path.push(current);
+    if (isTrusted(current)) return path;
     // Prefer an issuer from the trust store (ends the path), then an untrusted intermediate.
     const candidates = [...trusted, ...intermediates.filter((c) => !used.has(c))];
     const issuer = candidates.find((c) => c.ca && current.checkIssued(c) && current.verify(c.publicKey) && validAt(c, now));
