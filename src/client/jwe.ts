@@ -39,12 +39,14 @@ function u32be(n: number): Buffer {
   return b;
 }
 
-/** RFC 7518 §4.6.2 Concat KDF (SHA-256, one round: keydatalen 256), with the header's apu/apv if any. */
-function concatKdf(z: Buffer, alg: string, apu: Buffer, apv: Buffer): Buffer {
+/** RFC 7518 §4.6.2 Concat KDF with SHA-256, one round (keydatalen ≤ 256 bits), with the header's apu/apv if any. */
+export function concatKdf(z: Buffer, alg: string, apu: Buffer, apv: Buffer, keyDataLenBits = 256): Buffer {
+  if (!(keyDataLenBits > 0 && keyDataLenBits <= 256 && keyDataLenBits % 8 === 0)) throw new RangeError('Concat KDF: keydatalen must be 8..256 bits');
   const a = Buffer.from(alg, 'ascii');
   return createHash('sha256')
-    .update(Buffer.concat([u32be(1), z, u32be(a.length), a, u32be(apu.length), apu, u32be(apv.length), apv, u32be(256)]))
-    .digest();
+    .update(Buffer.concat([u32be(1), z, u32be(a.length), a, u32be(apu.length), apu, u32be(apv.length), apv, u32be(keyDataLenBits)]))
+    .digest()
+    .subarray(0, keyDataLenBits / 8);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

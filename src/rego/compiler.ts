@@ -282,10 +282,14 @@ function resolveTerm(t: Term, sc: Scope): Term {
       return r;
     }
     case 'arraycomp':
-    case 'setcomp':
-      return { type: t.type, term: resolveTerm(t.term, sc), body: t.body.map((e) => resolveExpr(e, sc)), loc: t.loc } as Term;
-    case 'objectcomp':
-      return { type: 'objectcomp', key: resolveTerm(t.key, sc), value: resolveTerm(t.value, sc), body: t.body.map((e) => resolveExpr(e, sc)), loc: t.loc };
+    case 'setcomp': {
+      const c = scopeComprehension(t) as typeof t;
+      return { type: c.type, term: resolveTerm(c.term, sc), body: c.body.map((e) => resolveExpr(e, sc)), loc: c.loc } as Term;
+    }
+    case 'objectcomp': {
+      const c = scopeComprehension(t) as typeof t;
+      return { type: 'objectcomp', key: resolveTerm(c.key, sc), value: resolveTerm(c.value, sc), body: c.body.map((e) => resolveExpr(e, sc)), loc: c.loc };
+    }
   }
 }
 
@@ -331,18 +335,20 @@ function resolveExpr(e: Expr, sc: Scope): Expr {
       return { ...base, kind: 'some', vars: e.vars };
     case 'somein':
       return { ...base, kind: 'somein', key: e.key && resolveTerm(e.key, sc), value: resolveTerm(e.value, sc), coll: resolveTerm(e.coll, sc) };
-    case 'every':
-      return { ...base, kind: 'every', key: e.key && resolveTerm(e.key, sc), value: resolveTerm(e.value, sc), coll: resolveTerm(e.coll, sc), body: e.body.map((x) => resolveExpr(x, sc)) };
+    case 'every': {
+      const ev = scopeEvery(e);
+      return { ...base, kind: 'every', key: ev.key && resolveTerm(ev.key, sc), value: resolveTerm(ev.value, sc), coll: resolveTerm(e.coll, sc), body: ev.body.map((x) => resolveExpr(x, sc)) };
+    }
     case 'not':
       return { ...base, kind: 'not', expr: resolveExpr(e.expr, sc) };
   }
 }
 
-/** Names declared local by `:=`, `some`, `every` anywhere in the rule, plus function args. */
+/**
+ * Names declared local by `:=` / `some` in a body (and inside `not`). Comprehension and `every` bodies are not
+ * searched: their declared variables are renamed apart (see scopeComprehension), so they never clash.
+ */
 function declaredLocals(exprs: Expr[], out: Set<string>): void {
-  const onTerm = (t: Term) => {
-    if (t.type === 'arraycomp' || t.type === 'setcomp' || t.type === 'objectcomp') declaredLocals(t.body, out);
-  };
   for (const e of exprs) {
     switch (e.kind) {
       case 'assign':
@@ -355,17 +361,91 @@ function declaredLocals(exprs: Expr[], out: Set<string>): void {
         if (e.key) varsOfTerm(e.key, out);
         varsOfTerm(e.value, out);
         break;
-      case 'every':
-        if (e.key) varsOfTerm(e.key, out);
-        varsOfTerm(e.value, out);
-        declaredLocals(e.body, out);
-        break;
       case 'not':
         declaredLocals([e.expr], out);
         break;
     }
-    visitExpr(e, onTerm);
   }
+}
+
+// ------------------------------------------------------------------ scoping of nested bodies
+
+let renameCounter = 0;
+
+/** A variable name for messages: renamed-apart and wildcard variables shown as written. */
+export function displayVar(v: string): string {
+  if (v.startsWith('$')) return '_';
+  return v.replace(/\$c\d+/g, '');
+}
+
+function substTerm(t: Term, m: Map<string, string>): Term {
+  switch (t.type) {
+    case 'scalar':
+      return t;
+    case 'var': {
+      const n = m.get(t.name);
+      return n ? { type: 'var', name: n, loc: t.loc } : t;
+    }
+    case 'ref':
+      return { type: 'ref', head: substTerm(t.head, m), path: t.path.map((x) => substTerm(x, m)), loc: t.loc };
+    case 'array':
+    case 'set':
+      return { type: t.type, items: t.items.map((x) => substTerm(x, m)), loc: t.loc } as Term;
+    case 'object':
+      return { type: 'object', items: t.items.map(([k, v]) => [substTerm(k, m), substTerm(v, m)] as [Term, Term]), loc: t.loc };
+    case 'call':
+      return { type: 'call', name: t.name, args: t.args.map((x) => substTerm(x, m)), loc: t.loc };
+    case 'arraycomp':
+    case 'setcomp':
+      return { type: t.type, term: substTerm(t.term, m), body: t.body.map((e) => substExpr(e, m)), loc: t.loc } as Term;
+    case 'objectcomp':
+      return { type: 'objectcomp', key: substTerm(t.key, m), value: substTerm(t.value, m), body: t.body.map((e) => substExpr(e, m)), loc: t.loc };
+  }
+}
+
+function substExpr(e: Expr, m: Map<string, string>): Expr {
+  const withs = e.withs.map((w) => ({ target: w.target, value: substTerm(w.value, m), loc: w.loc }));
+  const base = { loc: e.loc, withs };
+  switch (e.kind) {
+    case 'term':
+      return { ...base, kind: 'term', term: substTerm(e.term, m) };
+    case 'unify':
+    case 'assign':
+      return { ...base, kind: e.kind, left: substTerm(e.left, m), right: substTerm(e.right, m) };
+    case 'some':
+      return { ...base, kind: 'some', vars: e.vars.map((v) => m.get(v) ?? v) };
+    case 'somein':
+      return { ...base, kind: 'somein', key: e.key && substTerm(e.key, m), value: substTerm(e.value, m), coll: substTerm(e.coll, m) };
+    case 'every':
+      return { ...base, kind: 'every', key: e.key && substTerm(e.key, m), value: substTerm(e.value, m), coll: substTerm(e.coll, m), body: e.body.map((x) => substExpr(x, m)) };
+    case 'not':
+      return { ...base, kind: 'not', expr: substExpr(e.expr, m) };
+  }
+}
+
+function renaming(names: Set<string>): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const v of names) if (!v.startsWith('$') && v !== 'input' && v !== 'data') m.set(v, `${v}$c${renameCounter++}`);
+  return m;
+}
+
+/** Variables declared (`:=`, `some`) in a comprehension's body are local to it: rename them apart. */
+function scopeComprehension(t: Term & { type: 'arraycomp' | 'setcomp' | 'objectcomp' }): Term {
+  const decl = new Set<string>();
+  declaredLocals(t.body, decl);
+  if (decl.size === 0) return t;
+  return substTerm(t, renaming(decl));
+}
+
+/** `every` declares its key/value variables and its body's `:=`/`some` variables: rename them apart. */
+function scopeEvery(e: Expr & { kind: 'every' }): Expr & { kind: 'every' } {
+  const decl = new Set<string>();
+  if (e.key) varsOfTerm(e.key, decl);
+  varsOfTerm(e.value, decl);
+  declaredLocals(e.body, decl);
+  if (decl.size === 0) return e;
+  const m = renaming(decl);
+  return { ...e, key: e.key && substTerm(e.key, m), value: substTerm(e.value, m), body: e.body.map((x) => substExpr(x, m)) };
 }
 
 // ------------------------------------------------------------------ safety ordering
@@ -649,7 +729,7 @@ export function orderBody(body: Expr[], bound: Set<string>, outerScope: Set<stri
         });
         if (found) loc = found;
       }
-      throw new RegoError('rego_unsafe_var_error', `var ${shown[0] ?? '_'} is unsafe`, loc);
+      throw new RegoError('rego_unsafe_var_error', `var ${displayVar(shown[0] ?? '$')} is unsafe`, loc);
     }
     const { e, i } = remaining.splice(picked, 1)[0]!;
     const ordered = orderNested(e, b, scopes[i]!);
@@ -703,7 +783,7 @@ export function orderTermComps(t: Term, bound: Set<string>, scope: Set<string>):
     for (const h of head) {
       orderTermComps(h, inner, new Set([...scope, ...inner]));
       for (const v of varsOutsideComps(h)) {
-        if (isLocal(v) && !inner.has(v)) throw new RegoError('rego_unsafe_var_error', `var ${v.startsWith('$') ? '_' : v} is unsafe`, h.loc);
+        if (isLocal(v) && !inner.has(v)) throw new RegoError('rego_unsafe_var_error', `var ${displayVar(v)} is unsafe`, h.loc);
       }
     }
   });
@@ -982,7 +1062,7 @@ function compileRule(r: Rule, pkg: string[], sc: Scope): CRule {
     for (const t of lifted) {
       orderTermComps(t, bound, bound);
       for (const v of varsOutsideComps(t)) {
-        if (isLocal(v) && !bound.has(v)) throw new RegoError('rego_unsafe_var_error', `var ${v.startsWith('$') ? '_' : v} is unsafe`, t.loc);
+        if (isLocal(v) && !bound.has(v)) throw new RegoError('rego_unsafe_var_error', `var ${displayVar(v)} is unsafe`, t.loc);
       }
     }
     return { body: ordered, heads: lifted };

@@ -719,11 +719,9 @@ export class Evaluator {
         const ov = this.fnOverrides.get(key);
         if (ov) {
           if (ov.value !== undefined) return kk(ov.value);
-          // inside the replacement, the replaced function is the original again
+          // inside a replacement function no mock applies: it calls the originals (OPA)
           const saved = this.fnOverrides;
-          const without = new Map(saved);
-          without.delete(key);
-          this.fnOverrides = without.size > 0 ? without : undefined;
+          this.fnOverrides = undefined;
           let r: Value | undefined;
           let got = false;
           try {

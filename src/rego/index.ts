@@ -131,7 +131,12 @@ export function compile(modules: RegoModule[], options: CompileOptions = {}): Co
       compiled = { ...compiled, builtins };
     }
   } else {
-    compiled = buildCompiled(modules.map((m) => parseModule(m.source, m.filename)), [...std.list, ...host]);
+    try {
+      compiled = buildCompiled(modules.map((m) => parseModule(m.source, m.filename)), [...std.list, ...host]);
+    } catch (e) {
+      if (e instanceof RangeError) throw new RegoError('rego_compile_error', 'policy is nested too deeply to compile');
+      throw e;
+    }
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
     cache.set(hash, compiled);
   }

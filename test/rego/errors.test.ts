@@ -166,3 +166,14 @@ test('input that is not JSON data (cyclic, bytes) is a typed error', () => {
   assert.throws(() => pol.evaluate('data.p.x', { input: cyclic }), (e: unknown) => e instanceof RegoError && e.code === 'eval_type_error' && /input document is not JSON data/.test(e.message));
   assert.throws(() => pol.evaluate('data.p.x', { input: { a: new Uint8Array(2) } }), (e: unknown) => e instanceof RegoError && e.code === 'eval_type_error');
 });
+
+test('hostile: very long operator chains fail with a RegoError, never a RangeError', () => {
+  for (const n of [2000, 100000]) {
+    try {
+      compile([{ filename: 'p.rego', source: 'package p\nx := ' + '1+'.repeat(n) + '1' }]).evaluate('data.p.x');
+    } catch (e) {
+      assert.ok(e instanceof RegoError, String(e));
+      assert.ok(['rego_compile_error', 'eval_limit_error'].includes(e.code), e.code);
+    }
+  }
+});

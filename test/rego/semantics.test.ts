@@ -107,3 +107,16 @@ test('refs into data iterate base and virtual documents together', () => {
   assert.deepEqual(p.evaluate('data.q.roles_of("alice")', { data: { roles: { viewer: { members: ['alice', 'bob'] } } } }), ['admin', 'viewer']);
   assert.deepEqual(p.evaluate('data.q.roles_of("bob")', { data: { roles: { viewer: { members: ['alice', 'bob'] } } } }), ['viewer']);
 });
+
+test('variables declared inside a comprehension are local to it and do not hide a rule of the same name', () => {
+  const p = pol(`package ex
+import rego.v1
+x := 100
+r := [a, b, c] if {
+  a := [x | some x in [1, 2]]
+  b := x
+  c := {x: true | x := "k"}
+}
+`);
+  assert.deepEqual(p.evaluate('data.ex.r'), [[1, 2], 100, { k: true }]);
+});

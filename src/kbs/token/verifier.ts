@@ -9,7 +9,8 @@
 import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { TokenVerifierError } from '../errors.js';
-import { verifyJwkEndorsement, X5cError } from './x5c.js';
+import { pathValidAt, verifyJwkEndorsement, X5cError } from './x5c.js';
+import { BoundedCache, canonicalJson, sha256Hex } from './cache.js';
 import type { Jwk } from './jwks.js';
 
 export const ASYMMETRIC_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'] as const;
@@ -30,9 +31,14 @@ function spkiOf(k: KeyObject): Buffer {
   return k.export({ type: 'spki', format: 'der' });
 }
 
-function importJwk(jwk: Record<string, unknown>): KeyObject {
+/** The JWK without its certificate members: what node imports, and (canonicalized) the key-cache id. */
+function bareJwk(jwk: Record<string, unknown>): Record<string, unknown> {
   if (jwk.kty === 'oct' || 'd' in jwk) throw new TokenVerifierError('token signer JWK must be a public asymmetric key');
   const { x5c: _a, x5u: _b, x5t: _c, 'x5t#S256': _d, ...bare } = jwk;
+  return bare;
+}
+
+function importBareJwk(bare: Record<string, unknown>): KeyObject {
   try {
     const k = createPublicKey({ key: bare as import('node:crypto').JsonWebKey, format: 'jwk' });
     if (k.type !== 'public') throw new Error('not public');
@@ -42,10 +48,76 @@ function importJwk(jwk: Record<string, unknown>): KeyObject {
   }
 }
 
+/** The key types each accepted algorithm may be verified with (RFC 7518 §3.1, RFC 8037). */
+function keyFitsAlg(k: KeyObject, alg: string): boolean {
+  const curve = k.asymmetricKeyDetails?.namedCurve;
+  switch (alg) {
+    case 'ES256':
+      return k.asymmetricKeyType === 'ec' && curve === 'prime256v1';
+    case 'ES384':
+      return k.asymmetricKeyType === 'ec' && curve === 'secp384r1';
+    case 'ES512':
+      return k.asymmetricKeyType === 'ec' && curve === 'secp521r1';
+    case 'RS256':
+    case 'RS384':
+    case 'RS512':
+    case 'PS256':
+    case 'PS384':
+    case 'PS512':
+      return k.asymmetricKeyType === 'rsa' && (k.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048;
+    case 'EdDSA':
+      return k.asymmetricKeyType === 'ed25519' || k.asymmetricKeyType === 'ed448';
+    default:
+      return false;
+  }
+}
+
+/** An imported header/JWKS key and whether it is one of the directly trusted keys (both time-independent). */
+interface KeyEntry {
+  key: KeyObject;
+  directlyTrusted: boolean;
+}
+
+/** Cache sizes: distinct signer keys / x5c chains seen recently. Entries are small; keys come from tokens. */
+export const KEY_CACHE_SIZE = 256;
+export const CHAIN_CACHE_SIZE = 256;
+
 export class TokenVerifier {
   private readonly trustedSpki: Buffer[];
+  /** canonical JWK text → imported key (header `jwk` and JWKS entries alike). */
+  private readonly keys = new BoundedCache<string, KeyEntry>(KEY_CACHE_SIZE);
+  /**
+   * SHA-256 of (canonical JWK, exact x5c array) → the certificate path verifyJwkEndorsement found. Signatures, CA
+   * flags, leaf-key match and anchor are time-independent and the trust store is fixed for this verifier; validity
+   * at `now` is re-checked on every call, and a cached path that is no longer valid is verified again from scratch.
+   */
+  private readonly chains = new BoundedCache<string, X509Certificate[]>(CHAIN_CACHE_SIZE);
+
   constructor(private readonly trust: TokenTrust) {
     this.trustedSpki = trust.trustedKeys.map(spkiOf);
+  }
+
+  private keyEntry(jwk: Record<string, unknown>): { entry: KeyEntry; id: string } {
+    const bare = bareJwk(jwk);
+    const id = canonicalJson(bare);
+    let entry = this.keys.get(id);
+    if (!entry) {
+      const key = importBareJwk(bare);
+      const spki = spkiOf(key);
+      entry = { key, directlyTrusted: this.trustedSpki.some((s) => s.equals(spki)) };
+      this.keys.set(id, entry);
+    }
+    return { entry, id };
+  }
+
+  private endorse(jwk: Record<string, unknown>, id: string, now: Date): void {
+    const chainId = Array.isArray(jwk.x5c) ? sha256Hex(`${id}\n${canonicalJson(jwk.x5c)}`) : undefined;
+    if (chainId !== undefined) {
+      const path = this.chains.get(chainId);
+      if (path && pathValidAt(path, now)) return;
+    }
+    const path = verifyJwkEndorsement(jwk, this.trust.trustedCerts, now);
+    if (chainId !== undefined) this.chains.set(chainId, path);
   }
 
   get hasTrustMaterial(): boolean {
@@ -82,22 +154,25 @@ export class TokenVerifier {
       if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new TokenVerifierError('header jwk is not an object');
       const j = jwk as Record<string, unknown>;
       if (j.alg !== undefined && j.alg !== alg) throw new TokenVerifierError('header jwk alg does not match the token alg');
-      const key = importJwk(j);
-      if (this.trustedSpki.some((s) => s.equals(spkiOf(key)))) return key;
-      if (this.trust.insecureHeaderJwk) return key;
+      const { entry, id } = this.keyEntry(j);
+      if (!keyFitsAlg(entry.key, alg)) throw new TokenVerifierError(`token signer key type does not fit algorithm ${alg}`);
+      if (entry.directlyTrusted) return entry.key;
+      if (this.trust.insecureHeaderJwk) return entry.key;
       try {
-        verifyJwkEndorsement(j, this.trust.trustedCerts, now);
+        this.endorse(j, id, now);
       } catch (e) {
         if (e instanceof X5cError) throw new TokenVerifierError(`token signer is not trusted: ${e.message}`);
         throw e;
       }
-      return key;
+      return entry.key;
     }
     const kid = header.kid;
     if (typeof kid !== 'string') throw new TokenVerifierError('token header has neither jwk nor kid');
     const found = this.trust.jwks.find((k) => k.kid === kid);
     if (!found) throw new TokenVerifierError('token kid is not in any trusted JWK set');
     if (found.alg !== undefined && found.alg !== alg) throw new TokenVerifierError('trusted JWK alg does not match the token alg');
-    return importJwk(found);
+    const { entry } = this.keyEntry(found);
+    if (!keyFitsAlg(entry.key, alg)) throw new TokenVerifierError(`token signer key type does not fit algorithm ${alg}`);
+    return entry.key;
   }
 }

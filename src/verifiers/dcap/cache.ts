@@ -7,7 +7,7 @@
  */
 import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
 import type { PckCaType, PckExtensions } from './pck.js';
-import { Lru } from './lru.js';
+import { Lru } from '../../util/lru.js';
 
 export interface DcapCacheStats {
   /** PCK chains split from PEM, chain-verified to the pinned root and their SGX extensions parsed. */
@@ -81,6 +81,13 @@ export const sha256Hex = (...parts: (string | Uint8Array)[]): string => {
   return h.digest('hex');
 };
 
+/** Freezes plain objects and arrays recursively (typed arrays cannot be frozen and are left as they are). */
+function freezeDeep(o: unknown): void {
+  if (typeof o !== 'object' || o === null || ArrayBuffer.isView(o) || Object.isFrozen(o)) return;
+  for (const v of Object.values(o)) freezeDeep(v);
+  Object.freeze(o);
+}
+
 export class DcapCache {
   readonly stats: DcapCacheStats = { pckChainVerifications: 0, collateralVerifications: 0, crlVerifications: 0, collateralParses: 0 };
   /** Keyed by pinned root hash + the exact PCK chain PEM text from the quote. */
@@ -106,6 +113,8 @@ export class DcapCache {
     if (hit) return hit;
     this.stats.pckChainVerifications++;
     const v = verify();
+    // Handed to every later caller: the parsed extensions must not be changeable through one of them.
+    freezeDeep(v.pck);
     this.pckChains.set(key, v);
     return v;
   }

@@ -12,7 +12,7 @@ import {
   type CollateralRequest,
   type TcbUpdateType,
 } from './collateral.js';
-import { Lru } from './lru.js';
+import { Lru } from '../../util/lru.js';
 
 export interface CollateralSource {
   get(req: CollateralRequest, now: Date): Promise<Collateral>;

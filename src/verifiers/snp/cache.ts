@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { parseAmdCert, type AmdCert } from './certs.js';
 import type { AmdCrl } from './crl.js';
-import { Lru } from './lru.js';
+import { Lru } from '../../util/lru.js';
 
 /** Counters, for tests and metrics: how often the expensive work actually ran. */
 export interface SnpCacheStats {

@@ -29,6 +29,20 @@ export interface SnpEvidence {
   certChain: { type: ChainEntryType; der: Uint8Array }[] | null;
 }
 
+/** A JSON array of integers 0..255 → bytes, in one pass (cert_chain data arrive as such arrays). */
+function byteArray(d: Json | undefined, i: number): Uint8Array {
+  const bad = (): never => fail('SNP_EVIDENCE_MALFORMED', `cert_chain[${i}].data must be an array of bytes`);
+  if (!Array.isArray(d) || d.length > 16384) bad();
+  const arr = d as Json[];
+  const out = new Uint8Array(arr.length);
+  for (let k = 0; k < arr.length; k++) {
+    const b = arr[k];
+    if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b > 255) bad();
+    out[k] = b as number;
+  }
+  return out;
+}
+
 const CHAIN_TYPES = new Set(['VCEK', 'VLEK', 'ASK', 'ARK', 'CRL', 'Empty']);
 
 /**
@@ -54,11 +68,7 @@ export function parseSnpEvidence(evidence: Json): SnpEvidence {
     if (typeof e !== 'object' || e === null || Array.isArray(e)) fail('SNP_EVIDENCE_MALFORMED', `cert_chain[${i}] must be an object`);
     const t = e.cert_type;
     const type: ChainEntryType = typeof t === 'string' && CHAIN_TYPES.has(t) ? (t as ChainEntryType) : typeof t === 'object' && t !== null ? 'OTHER' : fail('SNP_EVIDENCE_MALFORMED', `cert_chain[${i}].cert_type is unknown`);
-    const d = e.data;
-    if (!Array.isArray(d) || d.length > 16384 || !d.every((b) => typeof b === 'number' && Number.isInteger(b) && b >= 0 && b <= 255)) {
-      fail('SNP_EVIDENCE_MALFORMED', `cert_chain[${i}].data must be an array of bytes`);
-    }
-    return { type, der: Uint8Array.from(d as number[]) };
+    return { type, der: byteArray(e.data, i) };
   });
   return { report, certChain };
 }

@@ -15,22 +15,8 @@ function fail(code: string, msg: string): never {
   throw new VerificationError(code, msg);
 }
 
-const P384_N = BigInt('0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973');
-
-function leToBigint(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-  return v;
-}
-
-function beFixed(v: bigint, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
+/** The P-384 group order n, big-endian. */
+const P384_N = Buffer.from('ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973', 'hex');
 
 /**
  * The report signature: ECDSA P-384 over SHA-384 of bytes 0x000–0x29F; r and s are 72-byte little-endian fields of
@@ -42,14 +28,14 @@ export function verifyReportSignature(report: ParsedReport, vek: AmdCert): void 
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'secp384r1') {
     fail('SNP_CERT_CHAIN', 'endorsement key is not an ECDSA P-384 key');
   }
-  const parts: bigint[] = [];
-  for (const [name, field] of [['r', report.signatureR], ['s', report.signatureS]] as const) {
+  // r ‖ s as 48-byte big-endian integers: the low 48 little-endian bytes of each field, reversed.
+  const sig = Buffer.alloc(96);
+  for (const [name, field, at] of [['r', report.signatureR, 0], ['s', report.signatureS, 48]] as const) {
     if (field.subarray(48).some((b) => b !== 0)) fail('SNP_SIGNATURE_INVALID', `signature ${name} has nonzero bytes beyond 48`);
-    const v = leToBigint(field.subarray(0, 48));
-    if (v === 0n || v >= P384_N) fail('SNP_SIGNATURE_INVALID', `signature ${name} is out of range`);
-    parts.push(v);
+    const be = sig.subarray(at, at + 48);
+    for (let i = 0; i < 48; i++) be[i] = field[47 - i];
+    if (be.every((b) => b === 0) || Buffer.compare(be, P384_N) >= 0) fail('SNP_SIGNATURE_INVALID', `signature ${name} is out of range`);
   }
-  const sig = Buffer.concat([beFixed(parts[0], 48), beFixed(parts[1], 48)]);
   const ok = cryptoVerify('sha384', report.raw.subarray(0, SIGNED_LENGTH), { key, dsaEncoding: 'ieee-p1363' }, sig);
   if (!ok) fail('SNP_SIGNATURE_INVALID', 'SNP report signature does not verify with the endorsement key');
 }

@@ -55,6 +55,7 @@ export class FanOutAttestTransport implements Transport {
   private readonly jar = new Map<string, string>();
   private readonly transports: HttpTransport[];
   attestStatuses: number[] = [];
+  private lastAttest?: HttpRequest;
 
   constructor(urls: string[]) {
     this.transports = urls.map((url) => new HttpTransport({ url }));
@@ -68,11 +69,19 @@ export class FanOutAttestTransport implements Transport {
       keepCookies(this.jar, res);
       return res;
     }
+    this.lastAttest = r;
     const all = await Promise.all(this.transports.map((t) => t.request(step, r)));
     this.attestStatuses = all.map((x) => x.status);
     const ok = all.find((x) => x.status === 200) ?? all[0]!;
     keepCookies(this.jar, ok);
     return ok;
+  }
+
+  /** Sends the last `attest` request (same cookie, same nonce) again to every instance; returns the statuses. */
+  async replayAttest(): Promise<number[]> {
+    const r = this.lastAttest;
+    if (!r) throw new Error('no attest request to replay');
+    return Promise.all(this.transports.map(async (t) => (await t.request('attest', r)).status));
   }
 }
 

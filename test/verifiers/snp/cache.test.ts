@@ -9,7 +9,7 @@ import { SnpVerifier } from '../../../src/verifiers/snp/verifier.js';
 import { VerificationError, type Json, type JsonObject } from '../../../src/verifiers/types.js';
 import type { TcbVersion } from '../../../src/verifiers/snp/layout.js';
 import { anchorsDir, evidenceOf, makeCrl, makePki, makeVek, reportFields, signReport, type AmdPki, type Vek } from './amd-pki.js';
-import { Lru } from '../../../src/verifiers/snp/lru.js';
+import { Lru } from '../../../src/util/lru.js';
 
 const NOW = new Date('2025-06-01T00:00:00Z');
 const TCB: TcbVersion = { bootloader: 3, tee: 0, snp: 8, microcode: 115 };
