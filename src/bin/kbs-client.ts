@@ -18,7 +18,7 @@ import { KbsClientError, reason } from '../client/errors.js';
 import { HttpTransport } from '../client/http.js';
 import { parseInitData } from '../client/init-data.js';
 import { KbsClient } from '../client/kbs-client.js';
-import { CANNED_POLICIES, type CannedPolicy } from '../client/policies.js';
+import { cannedPolicy, type CannedPolicy } from '../client/policies.js';
 import { parseTeeKeyAlgorithm, TEE_KEY_ALGORITHMS, TeeKeyPair } from '../client/tee-key.js';
 
 export interface CliIo {
@@ -230,7 +230,7 @@ function buildProgram(io: CliIo): Command {
         const policy =
           opts.policyFile !== undefined
             ? readInput(opts.policyFile, 'policy file', io.cwd)
-            : Buffer.from(CANNED_POLICIES[canned[0]!], 'utf8');
+            : Buffer.from(cannedPolicy(canned[0]!), 'utf8');
         await adminClient().setResourcePolicy(policy);
         io.stdout(`Set resource policy success \n policy: ${policy.toString('base64')}\n`);
       },

@@ -3,19 +3,19 @@
  * our default is written only when absent. Per request: `data = {plugin, resource-path, query}`, `input` = token
  * claims; the request is allowed only when `data.policy.allow` is exactly `true`.
  */
-import { readFileSync } from 'node:fs';
 import * as rego from '../rego/index.js';
 import type { KvStore } from '../storage/types.js';
 import { ParsePolicyError, PolicyEngineError } from './errors.js';
+import { resourcePolicyText, type ResourcePolicyName } from '../policies/resource.js';
 
 export const RESOURCE_POLICY_NAMESPACE = 'kbs';
 export const RESOURCE_POLICY_ID = 'resource-policy';
 const KEY = `${RESOURCE_POLICY_ID}.rego`;
 
-export type SamplePolicyName = 'default' | 'allow_all' | 'deny_all' | 'affirming';
+export type SamplePolicyName = ResourcePolicyName;
 
 export function samplePolicy(name: SamplePolicyName): string {
-  return readFileSync(new URL(`./policies/${name}.rego`, import.meta.url), 'utf8');
+  return resourcePolicyText(name);
 }
 
 export interface ResourceRequest {

@@ -7,7 +7,7 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { run, parseReferenceValue, rustDebugString, type CliIo } from '../../src/bin/kbs-client.js';
 import { resolveAdminToken } from '../../src/client/admin-token.js';
-import { CANNED_POLICIES } from '../../src/client/policies.js';
+import { cannedPolicy } from '../../src/client/policies.js';
 import { MockKbs } from './support/mock-kbs.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kbs-client-cli-'));
@@ -94,7 +94,7 @@ test('against a KBS: set-resource, set-resource-policy --allow-all, get-resource
 
   r = await cli([...cfg, 'set-resource-policy', '--allow-all']);
   assert.equal(r.code, 0, r.err);
-  assert.equal(kbs.lastPolicy, CANNED_POLICIES['allow-all']);
+  assert.equal(kbs.lastPolicy, cannedPolicy('allow-all'));
   assert.match(r.out, /^Set resource policy success \n policy: /);
 
   r = await cli(['--url', url, 'get-resource', '--path', 'one/two/three']);
@@ -151,8 +151,8 @@ test('set-resource-policy sends the chosen canned policy or the file, b64url-enc
   for (const flag of ['default', 'affirming', 'deny-all', 'allow-all'] as const) {
     const r = await cli(['--url', url, 'config', 'set-resource-policy', `--${flag}`]);
     assert.equal(r.code, 0, r.err);
-    assert.equal(kbs.lastPolicy, CANNED_POLICIES[flag]);
-    assert.equal(r.out, `Set resource policy success \n policy: ${Buffer.from(CANNED_POLICIES[flag]).toString('base64')}\n`);
+    assert.equal(kbs.lastPolicy, cannedPolicy(flag));
+    assert.equal(r.out, `Set resource policy success \n policy: ${Buffer.from(cannedPolicy(flag)).toString('base64')}\n`);
   }
   const d = dir('policy-file');
   writeFileSync(join(d, 'p.rego'), 'package policy\ndefault allow := true\n');

@@ -48,6 +48,12 @@ test('our sample policies', async () => {
   assert.equal(await def.allows(req, ear('snp'), NOW), true);
   assert.equal(await def.allows(req, ear('sample'), NOW), false);
   assert.equal(await def.allows(other, ear('snp'), NOW), false);
+  // Stricter than Trustee: a contraindicated submodule (cpu or device) or no submodule at all is refused.
+  assert.equal(await def.allows(req, ear('snp', 'warning'), NOW), true);
+  assert.equal(await def.allows(req, ear('snp', 'contraindicated'), NOW), false);
+  const gpuBad = { submods: { cpu0: ear('tdx').submods.cpu0, gpu0: { 'ear.status': 'contraindicated' } } };
+  assert.equal(await def.allows(req, gpuBad, NOW), false);
+  assert.equal(await def.allows(req, { submods: {} }, NOW), false);
   const allowAll = await withPolicy(samplePolicy('allow_all'));
   assert.equal(await allowAll.allows(req, ear('sample'), NOW), true);
   assert.equal(await allowAll.allows(other, ear('sample'), NOW), false);
