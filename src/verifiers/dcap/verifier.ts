@@ -14,6 +14,7 @@ import { verifyQuote, verifyQuoteSignatures, type VerifiedQuote } from './verify
 import { DcapCache, type DcapCacheOptions, type DcapCacheStats } from './cache.js';
 import { checkRtmrs, parseEventLog } from '../eventlog/ccel.js';
 import { uefiEventLogsClaim } from '../eventlog/details.js';
+import { bytesEqual } from '../../util/bytes.js';
 
 export type DcapTee = 'tdx' | 'sgx';
 
@@ -119,13 +120,13 @@ export class DcapVerifier implements Verifier {
     const q = v.quote;
     const reportData = q.body.reportData;
     if (input.expectedReportData !== undefined) {
-      if (!Buffer.from(regularize(input.expectedReportData, 64)).equals(Buffer.from(reportData))) {
+      if (!bytesEqual(regularize(input.expectedReportData, 64), reportData)) {
         throw new VerificationError('ERR_REPORT_DATA_MISMATCH', 'quote report_data does not match the expected report data');
       }
     }
     if (input.expectedInitDataHash !== undefined) {
       const [field, len] = q.kind === 'tdx' ? [q.body.mrConfigId, 48] : [q.body.configId, 64];
-      if (!Buffer.from(regularize(input.expectedInitDataHash, len)).equals(Buffer.from(field))) {
+      if (!bytesEqual(regularize(input.expectedInitDataHash, len), field)) {
         throw new VerificationError('ERR_INIT_DATA_MISMATCH', `quote ${q.kind === 'tdx' ? 'mr_config_id' : 'config_id'} does not match the init-data digest`);
       }
     }

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { VerificationError } from '../types.js';
+import { bytesEqual } from '../../util/bytes.js';
 
 export class EventLogError extends VerificationError {
   constructor(message: string, code = 'ERR_EVENTLOG_FORMAT') {
@@ -196,7 +197,7 @@ export function digestMatchesEvent(e: LogEvent): boolean {
     const h = ALGS[d.algId]?.hash;
     if (!h) return false;
     try {
-      return createHash(h).update(e.data).digest().equals(Buffer.from(d.digest));
+      return bytesEqual(createHash(h).update(e.data).digest(), d.digest);
     } catch {
       return false;
     }

@@ -5,9 +5,9 @@
  * protocol tests and demos only. The only check is the report-data binding (exact compare, no padding), which at
  * least proves the evidence was built for this session's nonce and key.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { ClaimSet, JsonObject, Verifier, VerifyInput } from '../types.js';
 import { VerificationError } from '../types.js';
+import { bytesEqual } from '../../util/bytes.js';
 
 /** Evidence after parsing: `{"svn": string, "report_data": b64}`. */
 export interface SampleEvidence {
@@ -32,7 +32,7 @@ export function parseSampleEvidence(evidence: unknown): SampleEvidence {
 
 function checkReportData(ev: SampleEvidence, expected: Uint8Array | undefined): void {
   if (expected === undefined) return;
-  const ok = ev.reportData.length === expected.length && timingSafeEqual(ev.reportData, expected);
+  const ok = bytesEqual(ev.reportData, expected);
   if (!ok) throw new VerificationError('ERR_REPORT_DATA_MISMATCH', 'sample evidence: report_data does not match the expected runtime data digest');
 }
 

@@ -2,10 +2,10 @@
  * Field checks against expectations: the runtime-data / init-data binding, VMPL, report version, and the optional
  * expectations from config (unset = not checked). Runs only on a report whose signature already verified.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { VerificationError } from '../types.js';
 import type { SnpVerifierConfig } from './config.js';
 import { decodePlatformInfo, decodePolicy, decodeTcb, type Generation, type ParsedReport, type TcbComponent } from './layout.js';
+import { bytesEqual } from '../../util/bytes.js';
 
 function fail(code: string, msg: string): never {
   throw new VerificationError(code, msg);
@@ -18,7 +18,7 @@ export function regularize(data: Uint8Array, n: number): Uint8Array {
   return out;
 }
 
-const eq = (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSafeEqual(a, b);
+const eq = bytesEqual;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 export interface Binding {

@@ -2,16 +2,17 @@
  * Quote verification shared by `tpm`, `az-snp-vtpm` and `az-tdx-vtpm`: the AK signature over TPMS_ATTEST, the PCR
  * digest over the PCR values the quote selects, the nonce, and Trustee's PCR8 init-data rule.
  */
-import { createHash, timingSafeEqual, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
+import { createHash, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
 import { VerificationError } from '../types.js';
 import { TPM_ALG, type TpmsAttestQuote, type TpmtSignature } from './quote.js';
+import { bytesEqual } from '../../util/bytes.js';
 
 function fail(code: string, msg: string): never {
   throw new VerificationError(code, msg);
 }
 
 const HASHES: Record<number, string> = { [TPM_ALG.sha1]: 'sha1', [TPM_ALG.sha256]: 'sha256', [TPM_ALG.sha384]: 'sha384', [TPM_ALG.sha512]: 'sha512' };
-const eq = (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSafeEqual(a, b);
+const eq = bytesEqual;
 
 /** The AK's signature over the raw TPMS_ATTEST bytes. SHA-1 is refused. */
 export function verifyQuoteSignature(message: Uint8Array, sig: TpmtSignature, ak: KeyObject): void {
