@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { runConformance } from './conformance/run.js';
 import { testdataSkip } from '../support/testdata.js';
 
-const MIN_PASSED = 1540;
+const MIN_PASSED = 1690;
 
 test('OPA conformance cases', { skip: testdataSkip('opa-conformance') }, () => {
   const s = runConformance();

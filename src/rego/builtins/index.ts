@@ -25,6 +25,7 @@ import { MISC_BUILTINS } from './misc.js';
 import { JWT_BUILTINS } from './jwt.js';
 import { X509_BUILTINS } from './x509.js';
 import { PROVIDER_BUILTINS } from './providers.js';
+import { GRAPHQL_BUILTINS } from './graphql.js';
 
 export const STANDARD_BUILTINS: BuiltinDef[] = [
   ...ARITH_BUILTINS,
@@ -52,4 +53,5 @@ export const STANDARD_BUILTINS: BuiltinDef[] = [
   ...JWT_BUILTINS,
   ...X509_BUILTINS,
   ...PROVIDER_BUILTINS,
+  ...GRAPHQL_BUILTINS,
 ];
