@@ -8,7 +8,7 @@ import { kbsWithSecret } from './support.js';
 
 const FLOOD = 400;
 
-test('#27 a flood of /auth calls is capped (429) or bounded in storage', { todo: 'security gap: no cap on live RCAR sessions or /auth rate; each /auth stores a session (up to 64 KiB of extra-params) for its whole lifetime — src/kbs/routes/auth.ts:35, src/kbs/session.ts:83' }, async (t) => {
+test('#27 a flood of /auth calls is capped (429) or bounded in storage', { todo: 'security gap: no cap on live RCAR sessions or /auth rate; each /auth stores a session (up to 64 KiB of extra-params) for its whole lifetime — src/kbs/routes/auth.ts:31, src/kbs/session.ts:85' }, async (t) => {
   const { k } = await kbsWithSecret(t);
   // ~60 KiB of extra-params per call: accepted by the 64 KiB /auth cap and stored with the session.
   const body = JSON.stringify({ version: '0.4.0', tee: 'sample', 'extra-params': { pad: 'x'.repeat(60_000) } });
