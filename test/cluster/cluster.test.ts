@@ -11,21 +11,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startCluster, REPO_ROOT, type Cluster } from './support/cluster.js';
+import { startCluster, type Cluster } from './support/cluster.js';
 import { FanOutAttestTransport, isRetryable, runFlow, runFlows, SpreadTransport, type FlowOutcome } from './support/flows.js';
 import { HttpTransport } from '../../src/client/http.js';
 import { KbsClient } from '../../src/client/kbs-client.js';
 import { KbsClientError } from '../../src/client/errors.js';
 import { TeeKeyPair } from '../../src/client/tee-key.js';
+import { samplePolicy } from '../../src/kbs/resource-policy.js';
+import { readDefaultPolicy } from '../../src/as/policy-store.js';
 
 const FLOWS = 200;
 const CONCURRENCY = 16;
 const RESOURCES = 8;
 
-const policy = (name: string) => readFileSync(join(REPO_ROOT, 'src', 'kbs', 'policies', `${name}.rego`), 'utf8');
-const DEFAULT_CPU = readFileSync(join(REPO_ROOT, 'src', 'as', 'policies', 'default_cpu.rego'), 'utf8');
+const policy = (name: 'allow_all' | 'deny_all') => samplePolicy(name);
+const DEFAULT_CPU = await readDefaultPolicy('default_cpu');
 
 /** Allows a resource only when the attestation policy scored the executables as approved (AR4SI 3). */
 const EXECUTABLES_APPROVED = `package policy
@@ -106,12 +106,20 @@ test('three KBS instances on PostgreSQL + Redis behind nginx', { timeout: 120_00
       for (let round = 0; round < 3; round++) {
         const tr = new FanOutAttestTransport([urls[round]!, ...urls.filter((_, i) => i !== round)]);
         const client = new KbsClient({ transport: tr, teeKey: TeeKeyPair.generate() });
-        await client.attest(await client.auth());
+        const token = await client.attest(await client.auth());
         assert.equal(tr.attestStatuses.filter((s) => s === 200).length, 1, `exactly one 200 among ${tr.attestStatuses.join(',')}`);
         assert.ok(tr.attestStatuses.every((s) => s === 200 || s === 401), `others refused with 401: ${tr.attestStatuses.join(',')}`);
-        // Replaying the consumed challenge later, on any instance, fails too.
-        const replay = await tr.replayAttest();
-        assert.ok(replay.every((s) => s === 401), `replayed /attest refused everywhere: ${replay.join(',')}`);
+        // Repeating /attest on the now attested session, on any instance, returns the same token without a new
+        // attestation (specs/trustee.md §2.6): still one token per nonce.
+        for (const r of await tr.replayAttest()) {
+          assert.equal(r.status, 200);
+          assert.equal((JSON.parse(r.body) as { token: string }).token, token, 'the same token, not a new one');
+        }
+        // A fresh session on another instance cannot be attested with that evidence (its own nonce differs).
+        const other = new HttpTransport({ url: urls[(round + 1) % 3]! });
+        await new KbsClient({ transport: other }).auth();
+        const reused = await other.request('attest', tr.lastAttest!);
+        assert.equal(reused.status, 401, 'old evidence refused on a new session');
       }
     });
 

@@ -36,6 +36,8 @@ export interface ClusterOptions {
   redisDb?: number;
   /** `KBS_LOG_LEVEL` of the instances (default `warn`). */
   logLevel?: string;
+  /** Extra node flags for the instances (e.g. `--cpu-prof`, for profiling). */
+  nodeArgs?: string[];
 }
 
 export interface Instance {
@@ -55,6 +57,9 @@ export interface Cluster {
   url: string;
   adminToken: string;
   root: string;
+  /** Connection URL of the shared SQL database (Postgres/MySql storage), and of the Redis database used. */
+  databaseUrl?: string;
+  redisUrl: string;
   /** SIGKILL one instance and wait until it has exited. */
   kill(i: number): Promise<void>;
   stop(): Promise<void>;
@@ -257,10 +262,19 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   if (opts.storage === 'LocalFs' && opts.instances !== 1) throw new Error('cluster: LocalFs storage is for one instance only');
   const root = mkdtempSync(join(tmpdir(), 'kbs-cluster-'));
   const cleanups: Array<() => Promise<void>> = [async () => rmSync(root, { recursive: true, force: true })];
-  const procs: Array<{ proc: ChildProcess }> = [];
+  const procs: Array<{ proc: ChildProcess; graceful?: NodeJS.Signals }> = [];
   const stop = async () => {
-    for (const p of procs) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
-    await Promise.all(procs.map((p) => waitExit(p.proc)));
+    // nginx gets SIGTERM first: a SIGKILLed master would leave its worker behind (holding our pipes open).
+    for (const p of procs) {
+      if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill(p.graceful ?? 'SIGKILL');
+    }
+    await Promise.all(
+      procs.map(async (p) => {
+        const t = setTimeout(() => p.proc.kill('SIGKILL'), 5000);
+        await waitExit(p.proc);
+        clearTimeout(t);
+      }),
+    );
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
@@ -328,7 +342,7 @@ storage_type = ${q(opts.storage)}
 dir_path = ${q(join(dataDir, 'storage'))}
 `,
       );
-      const p = spawnLogged(process.execPath, [join(REPO_ROOT, 'bin', 'kbs'), '-c', cfg], env);
+      const p = spawnLogged(process.execPath, [...(opts.nodeArgs ?? []), join(REPO_ROOT, 'bin', 'kbs'), '-c', cfg], env);
       procs.push(p);
       instances.push({ index: i, url: `http://127.0.0.1:${port}`, port, dataDir, proc: p.proc, log: p.log, alive: p.alive });
     }
@@ -341,7 +355,7 @@ dir_path = ${q(join(dataDir, 'storage'))}
       const port = await freePort();
       writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port, ports));
       const n = spawnLogged(nginx, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], process.env);
-      procs.push(n);
+      procs.push({ proc: n.proc, graceful: 'SIGTERM' });
       url = `http://127.0.0.1:${port}`;
       await waitHttp(`${url}/healthz`, n.alive, () => n.log() + (existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : ''), 'nginx', 10_000);
     }
@@ -350,6 +364,8 @@ dir_path = ${q(join(dataDir, 'storage'))}
       url,
       adminToken: admin.token,
       root,
+      ...(env.POSTGRES_URL ? { databaseUrl: env.POSTGRES_URL } : env.MYSQL_URL ? { databaseUrl: env.MYSQL_URL } : {}),
+      redisUrl: env.REDIS_URL!,
       async kill(i: number) {
         const s = instances[i]!;
         s.proc.kill('SIGKILL');

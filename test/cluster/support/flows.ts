@@ -55,7 +55,7 @@ export class FanOutAttestTransport implements Transport {
   private readonly jar = new Map<string, string>();
   private readonly transports: HttpTransport[];
   attestStatuses: number[] = [];
-  private lastAttest?: HttpRequest;
+  lastAttest?: HttpRequest;
 
   constructor(urls: string[]) {
     this.transports = urls.map((url) => new HttpTransport({ url }));
@@ -77,11 +77,14 @@ export class FanOutAttestTransport implements Transport {
     return ok;
   }
 
-  /** Sends the last `attest` request (same cookie, same nonce) again to every instance; returns the statuses. */
-  async replayAttest(): Promise<number[]> {
+  /** Sends the last `attest` request (same cookie, same nonce) again to every instance. */
+  async replayAttest(): Promise<Array<{ status: number; body: string }>> {
     const r = this.lastAttest;
     if (!r) throw new Error('no attest request to replay');
-    return Promise.all(this.transports.map(async (t) => (await t.request('attest', r)).status));
+    return Promise.all(this.transports.map(async (t) => {
+      const res = await t.request('attest', r);
+      return { status: res.status, body: res.body.toString('utf8') };
+    }));
   }
 }
 
