@@ -7,7 +7,7 @@
  * Assembled on node:crypto primitives (RFC 7516 §5.2, RFC 7518 §4.3/§4.6/§5.3); jose is the independent referee in
  * test/kbs/jwe-interop.test.ts (jose encrypts, this decrypts).
  */
-import { constants, createDecipheriv, createHash, createPublicKey, diffieHellman, privateDecrypt, type KeyObject } from 'node:crypto';
+import { constants, createDecipheriv, createECDH, createHash, privateDecrypt, type ECDH, type KeyObject } from 'node:crypto';
 import { KbsClientError } from './errors.js';
 import type { TeeKeyPair } from './tee-key.js';
 import type { FlattenedJweResponse } from './wire.js';
@@ -24,6 +24,7 @@ class JweRejected extends Error {
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
 const AES_KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
+const UNCOMPRESSED = Buffer.from([0x04]);
 const EC_COORD_BYTES: Record<string, number> = { 'P-256': 32, 'P-521': 66 };
 /** Header members this decryptor understands; anything else in a JWE from the KBS is refused. */
 const KNOWN_HEADER = new Set(['alg', 'enc', 'epk', 'kid', 'typ', 'cty', 'apu', 'apv']);
@@ -79,19 +80,42 @@ function optionalB64(header: Record<string, unknown>, name: string): Buffer {
   return b64(v, name);
 }
 
-/** The ephemeral public key: an EC public JWK on the TEE key's curve; node refuses points off the curve at import. */
-function ephemeralKey(header: Record<string, unknown>, crv: string): KeyObject {
+/**
+ * The TEE private key as a node ECDH object, made once per key: ECDH.computeSecret decodes the peer point with
+ * OpenSSL's on-curve check (P-256/P-521 have cofactor 1, so that is the whole validation) without building a
+ * KeyObject for every response. The scalar buffer is wiped after it is loaded.
+ */
+const ecdhOf = new WeakMap<KeyObject, ECDH>();
+const NODE_CURVE: Record<string, string> = { 'P-256': 'prime256v1', 'P-521': 'secp521r1' };
+
+function ecdhFor(key: TeeKeyPair, crv: string): ECDH {
+  let e = ecdhOf.get(key.privateKey);
+  if (!e) {
+    e = createECDH(NODE_CURVE[crv]!);
+    const d = Buffer.from(String(key.privateKey.export({ format: 'jwk' }).d), 'base64url');
+    try {
+      e.setPrivateKey(d);
+    } finally {
+      d.fill(0);
+    }
+    ecdhOf.set(key.privateKey, e);
+  }
+  return e;
+}
+
+/** Z for the header's ephemeral public key: an EC public JWK on the TEE key's curve, refused if off the curve. */
+function sharedSecret(header: Record<string, unknown>, key: TeeKeyPair, crv: string): Buffer {
   const epk = header.epk;
   if (!isObject(epk)) throw new JweRejected('ERR_JWE_INVALID', 'JWE "epk" is missing or not an object');
   if (epk.kty !== 'EC' || epk.crv !== crv) throw new JweRejected('ERR_JWE_INVALID', `JWE "epk" is not an EC ${crv} key`);
   if ('d' in epk) throw new JweRejected('ERR_JWE_INVALID', 'JWE "epk" is not a public key');
   const len = EC_COORD_BYTES[crv]!;
   const { x, y } = epk;
-  if (typeof x !== 'string' || typeof y !== 'string' || b64(x, 'epk.x').length !== len || b64(y, 'epk.y').length !== len) {
-    throw new JweRejected('ERR_JWE_INVALID', `JWE "epk" coordinates must be ${len} bytes`);
-  }
+  const xb = typeof x === 'string' ? b64(x, 'epk.x') : undefined;
+  const yb = typeof y === 'string' ? b64(y, 'epk.y') : undefined;
+  if (xb?.length !== len || yb?.length !== len) throw new JweRejected('ERR_JWE_INVALID', `JWE "epk" coordinates must be ${len} bytes`);
   try {
-    return createPublicKey({ key: { kty: 'EC', crv, x, y }, format: 'jwk' });
+    return ecdhFor(key, crv).computeSecret(Buffer.concat([UNCOMPRESSED, xb, yb]));
   } catch {
     throw new JweRejected('ERR_JWE_INVALID', 'JWE "epk" is not a valid point on the curve');
   }
@@ -107,8 +131,8 @@ function unwrapCek(jwe: FlattenedJweResponse, header: Record<string, unknown>, k
       throw new JweRejected('ERR_JWE_DECRYPTION_FAILED', 'JWE key decryption failed');
     }
   }
-  const epk = ephemeralKey(header, pub.crv);
-  const kek = concatKdf(diffieHellman({ privateKey: key.privateKey, publicKey: epk }), pub.alg, optionalB64(header, 'apu'), optionalB64(header, 'apv'));
+  const z = sharedSecret(header, key, pub.crv);
+  const kek = concatKdf(z, pub.alg, optionalB64(header, 'apu'), optionalB64(header, 'apv'));
   if (encryptedKey.length !== 40) throw new JweRejected('ERR_JWE_INVALID', 'JWE "encrypted_key" must be 40 bytes for A256KW');
   try {
     const d = createDecipheriv('id-aes256-wrap', kek, AES_KW_IV);

@@ -7,7 +7,7 @@
  * independent referee in test/kbs/jwe-interop.test.ts. Header JSON: `{"alg","enc"}` then `epk` with its members
  * sorted (`crv`, `kty`, `x`, `y`), as Trustee's serde output.
  */
-import { constants, createCipheriv, createHash, diffieHellman, generateKeyPairSync, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { constants, createCipheriv, createECDH, createHash, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { JweError } from './errors.js';
 import { parseTeePubKey, teePubKeyObject, TeePubKeyError, type TeePubKey } from './tee-pubkey.js';
 
@@ -24,6 +24,7 @@ export interface JweOptions {
 }
 
 const ENC = 'A256GCM';
+const UNCOMPRESSED = Buffer.from([0x04]);
 /** RFC 3394 §2.2.3.1 default initial value (node's `id-aes256-wrap` checks it on unwrap). */
 const AES_KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
 
@@ -83,11 +84,16 @@ function encryptParsed(key: TeePubKey, keyObject: KeyObject, plaintext: Uint8Arr
   } else {
     const namedCurve = CURVE[key.crv];
     if (namedCurve === undefined || key.alg !== 'ECDH-ES+A256KW') throw new JweError(`unsupported EC key ${key.crv}/${key.alg}`);
-    const eph = generateKeyPairSync('ec', { namedCurve });
-    const { crv, kty, x, y } = eph.publicKey.export({ format: 'jwk' });
-    header = JSON.stringify({ alg: key.alg, enc: ENC, epk: { crv, kty, x, y } });
+    // Ephemeral key and ECDH through node's ECDH class: the peer point is decoded with OpenSSL's on-curve check
+    // (P-256/P-521 have cofactor 1, so that is the whole public-key validation), without building KeyObjects.
+    const eph = createECDH(namedCurve);
+    const ephPoint = eph.generateKeys(); // uncompressed: 0x04 ‖ X ‖ Y, coordinates at full field length
+    const len = (ephPoint.length - 1) / 2;
+    const epk = { crv: key.crv, kty: 'EC', x: ephPoint.subarray(1, 1 + len).toString('base64url'), y: ephPoint.subarray(1 + len).toString('base64url') };
+    header = JSON.stringify({ alg: key.alg, enc: ENC, epk });
+    const teePoint = Buffer.concat([UNCOMPRESSED, Buffer.from(key.x, 'base64url'), Buffer.from(key.y, 'base64url')]);
     // RFC 7518 §4.6.2: Z from ECDH, Concat KDF (SHA-256, AlgorithmID = alg, empty apu/apv, keydatalen 256).
-    const kek = concatKdfSha256(diffieHellman({ privateKey: eph.privateKey, publicKey: keyObject }), key.alg, 256);
+    const kek = concatKdfSha256(eph.computeSecret(teePoint), key.alg, 256);
     const wrap = createCipheriv('id-aes256-wrap', kek, AES_KW_IV); // RFC 3394 AES key wrap, default IV
     encryptedKey = Buffer.concat([wrap.update(cek), wrap.final()]);
   }

@@ -5,10 +5,11 @@
 import 'reflect-metadata';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
-import { SignJWT, type JWK } from 'jose';
+import { generateKeyPairSync, sign as nodeSign, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
+import { jwtVerify, SignJWT, type JWK } from 'jose';
 import * as x509 from '@peculiar/x509';
-import { TokenVerifier } from '../../src/kbs/token/verifier.js';
+import { CLOCK_LEEWAY_S, TokenVerifier } from '../../src/kbs/token/verifier.js';
+import { JwtError, verifyJwt } from '../../src/kbs/token/jws.js';
 import { BoundedCache, canonicalJson } from '../../src/kbs/token/cache.js';
 import { TokenVerifierError } from '../../src/kbs/errors.js';
 import { makeCa, makeLeaf } from './support/pki.js';
@@ -130,4 +131,107 @@ test('BoundedCache evicts the least recently used entry; canonicalJson sorts mem
   assert.throws(() => new BoundedCache(0), RangeError);
   assert.equal(canonicalJson({ b: [{ y: 1, x: 2 }], a: 'é"' }), '{"a":"é\\"","b":[{"x":2,"y":1}]}');
   assert.notEqual(canonicalJson({ a: '1' }), canonicalJson({ a: 1 }));
+});
+
+/** ES256 compact JWS signed by hand (node:crypto), so headers and payloads jose would refuse to produce can be tested. */
+function handSign(header: Record<string, unknown>, payload: unknown, key: KeyObject): string {
+  const h = Buffer.from(JSON.stringify(header)).toString('base64url');
+  const p = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)).toString('base64url');
+  const s = nodeSign('sha256', Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+  return `${h}.${p}.${s}`;
+}
+
+async function joseAccepts(token: string, key: KeyObject, alg: string, now: Date): Promise<boolean> {
+  try {
+    await jwtVerify(token, key, { algorithms: [alg], currentDate: now, clockTolerance: CLOCK_LEEWAY_S, requiredClaims: ['exp'] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function oursAccepts(token: string, key: KeyObject, alg: string, now: Date): boolean {
+  try {
+    verifyJwt(token, key, { alg, now, clockToleranceS: CLOCK_LEEWAY_S });
+    return true;
+  } catch (e) {
+    assert.ok(e instanceof JwtError, String(e));
+    return false;
+  }
+}
+
+test('node:crypto JWT verification agrees with jose jwtVerify: every algorithm, tampering, time claims', async () => {
+  const keys: Array<[string, { privateKey: KeyObject; publicKey: KeyObject }]> = [
+    ['ES256', A],
+    ['ES384', generateKeyPairSync('ec', { namedCurve: 'P-384' })],
+    ['ES512', generateKeyPairSync('ec', { namedCurve: 'P-521' })],
+    ['EdDSA', generateKeyPairSync('ed25519')],
+  ];
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  for (const alg of ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']) keys.push([alg, rsa]);
+  for (const [alg, k] of keys) {
+    const token = await new SignJWT(claims).setProtectedHeader({ alg }).sign(k.privateKey);
+    assert.equal(oursAccepts(token, k.publicKey, alg, NOW), true, alg);
+    assert.equal(await joseAccepts(token, k.publicKey, alg, NOW), true, alg);
+    assert.deepEqual(verifyJwt(token, k.publicKey, { alg, now: NOW, clockToleranceS: CLOCK_LEEWAY_S }), claims);
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const sig = Buffer.from(s, 'base64url');
+    const flipped = Buffer.from(sig);
+    flipped[flipped.length >> 1]! ^= 1;
+    const otherPayload = Buffer.from(JSON.stringify({ ...claims, exp: claims.exp + 1 })).toString('base64url');
+    const bad = [
+      `${h}.${p}.${flipped.toString('base64url')}`,
+      `${h}.${p}.${sig.subarray(0, sig.length - 1).toString('base64url')}`,
+      `${h}.${otherPayload}.${s}`,
+      `${h}.${p}.`,
+      `${h}.${p}`,
+      `${h}.${p}.${s}.x`,
+      `${h}.${p}.${s}*`,
+      `${Buffer.from(JSON.stringify({ alg, kid: 'x' })).toString('base64url')}.${p}.${s}`,
+    ];
+    if (alg.startsWith('ES')) {
+      // A DER-encoded ECDSA signature over the right input is not a JOSE signature.
+      const der = nodeSign(`sha${alg.slice(2)}`, Buffer.from(`${h}.${p}`), k.privateKey);
+      bad.push(`${h}.${p}.${der.toString('base64url')}`);
+    }
+    for (const t of bad) {
+      assert.equal(oursAccepts(t, k.publicKey, alg, NOW), false, `${alg}: ${t.slice(-12)}`);
+      assert.equal(await joseAccepts(t, k.publicKey, alg, NOW), false, `${alg} (jose): ${t.slice(-12)}`);
+    }
+  }
+  // RS256 signature presented as PS256 (and the reverse): refused.
+  const rs = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(rsa.privateKey);
+  assert.equal(oursAccepts(rs, rsa.publicKey, 'PS256', NOW), false);
+  const [, rp, rsig] = rs.split('.');
+  assert.equal(oursAccepts(`${Buffer.from('{"alg":"PS256"}').toString('base64url')}.${rp}.${rsig}`, rsa.publicKey, 'PS256', NOW), false);
+
+  // Time claims and malformed claim sets: same outcome as jose at every instant around exp and nbf.
+  const t0 = nowS;
+  const cases: unknown[] = [
+    { exp: t0 + 100 },
+    { exp: t0 + 100, nbf: t0 + 30 },
+    { exp: t0 + 100, nbf: t0 + 100 },
+    { exp: t0 + 100, iat: 'yesterday' },
+    { exp: String(t0 + 100) },
+    { exp: t0 + 100, nbf: null },
+    { iat: t0 },
+    [{ exp: t0 + 100 }],
+    'not json',
+    '"a string"',
+  ];
+  const instants = [-200, -61, -60, -59, 0, 29, 30, 89, 90, 91, 99, 100, 159, 160, 161, 400].map((d) => new Date((t0 + d) * 1000 + 500));
+  for (const c of cases) {
+    const token = handSign({ alg: 'ES256' }, c, A.privateKey);
+    for (const at of instants) {
+      assert.equal(oursAccepts(token, A.publicKey, 'ES256', at), await joseAccepts(token, A.publicKey, 'ES256', at), `${JSON.stringify(c)} at ${at.toISOString()}`);
+    }
+  }
+  // Headers asking for extensions are refused (jose refuses unknown crit too).
+  for (const header of [{ alg: 'ES256', crit: ['exp'], exp: 1 }, { alg: 'ES256', b64: false, crit: ['b64'] }]) {
+    const token = handSign(header, { exp: t0 + 100 }, A.privateKey);
+    assert.equal(oursAccepts(token, A.publicKey, 'ES256', NOW), false, JSON.stringify(header));
+    assert.equal(await joseAccepts(token, A.publicKey, 'ES256', NOW), false, JSON.stringify(header));
+  }
+  // A signature made by another key fails with the jose error code.
+  assert.throws(() => verifyJwt(handSign({ alg: 'ES256' }, { exp: t0 + 100 }, B.privateKey), A.publicKey, { alg: 'ES256', now: NOW, clockToleranceS: 60 }), (e: unknown) => e instanceof JwtError && e.code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
 });

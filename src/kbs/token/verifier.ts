@@ -7,7 +7,8 @@
  * the key type must fit the algorithm, and `exp` is required (60 s leeway, as Trustee's jsonwebtoken default).
  */
 import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
-import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import { decodeJwsHeader, JwtError, verifyJwt } from './jws.js';
 import { TokenVerifierError } from '../errors.js';
 import { pathValidAt, verifyJwkEndorsement, X5cError } from './x5c.js';
 import { BoundedCache, canonicalJson, sha256Hex } from './cache.js';
@@ -125,25 +126,19 @@ export class TokenVerifier {
   }
 
   async verify(token: string, now: Date): Promise<TokenClaims> {
-    let header: ReturnType<typeof decodeProtectedHeader>;
+    let header: Record<string, unknown>;
     try {
-      header = decodeProtectedHeader(token);
+      header = decodeJwsHeader(token);
     } catch {
       throw new TokenVerifierError('token is not a compact JWS');
     }
     const alg = header.alg;
     if (typeof alg !== 'string' || !ALGS.has(alg)) throw new TokenVerifierError(`token algorithm "${String(alg)}" is not accepted`);
-    const key = this.signerKey(header as Record<string, unknown>, alg, now);
+    const key = this.signerKey(header, alg, now);
     try {
-      const { payload } = await jwtVerify(token, key, {
-        algorithms: [alg],
-        currentDate: now,
-        clockTolerance: CLOCK_LEEWAY_S,
-        requiredClaims: ['exp'],
-      });
-      return payload as TokenClaims;
+      return verifyJwt(token, key, { alg, now, clockToleranceS: CLOCK_LEEWAY_S }) as TokenClaims;
     } catch (e) {
-      const code = (e as { code?: string }).code ?? 'ERR_JWT';
+      const code = e instanceof JwtError ? e.code : 'ERR_JWT';
       throw new TokenVerifierError(`token verification failed (${code})`);
     }
   }
