@@ -7,7 +7,7 @@ import type { JsonWebKey } from 'node:crypto';
 import '../verifiers/index.js';
 import { verifierFactory, VerificationError } from '../verifiers/types.js';
 import type { Json, Verifier, VerifierContext } from '../verifiers/types.js';
-import type { StorageBackend } from '../storage/types.js';
+import { StorageUnavailableError, type StorageBackend } from '../storage/types.js';
 import type { AttestationService, VerificationRequest } from './types.js';
 import type { AsConfig } from './config.js';
 import { AttestationServiceError } from './errors.js';
@@ -23,6 +23,11 @@ import { connectRemoteRvps } from '../rvps/grpc-client.js';
 export interface BuiltinAttestationService extends AttestationService {
   /** The P-256 token-signing public key (JWK with `alg: ES256`), so a KBS can trust its own AS. */
   signerPublicJwk(): JsonWebKey;
+  /**
+   * Resolves once the default attestation policies are installed (where absent); rejects with
+   * StorageUnavailableError while storage is down. Every policy-using call awaits it first.
+   */
+  ensureReady(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,6 +39,31 @@ export interface BuiltinAsOptions {
   fetch?: VerifierContext['fetch'];
   /** Clock used when `evaluate` gets no `now` (and for RVPS expiry). */
   clock?: () => Date;
+  /**
+   * Storage may be down at start-up (the KBS passes a backend whose `open` never fails): do not fail creation when
+   * installing the default policies hits StorageUnavailableError; retry on use (`ensureReady`). Default false.
+   */
+  deferStorageInit?: boolean;
+}
+
+/** Runs `fn` until it has succeeded once; concurrent callers share one attempt; a failure is retried next call. */
+function retryingOnce(fn: () => Promise<void>): () => Promise<void> {
+  let done = false;
+  let pending: Promise<void> | undefined;
+  return () => {
+    if (done) return Promise.resolve();
+    pending ??= fn().then(
+      () => {
+        done = true;
+        pending = undefined;
+      },
+      (e: unknown) => {
+        pending = undefined;
+        throw e;
+      },
+    );
+    return pending;
+  };
 }
 
 export async function createBuiltinAttestationService(opts: BuiltinAsOptions): Promise<BuiltinAttestationService> {
@@ -43,8 +73,15 @@ export async function createBuiltinAttestationService(opts: BuiltinAsOptions): P
   if (signer.source === 'ephemeral') log?.warn('attestation token signer: ephemeral key (tokens cannot be verified after a restart)');
   const broker = new EarTokenBroker(config.tokenBroker, signer);
   const policies = await PolicyStore.open(storage);
-  const installed = await policies.installDefaults();
-  if (installed.length > 0) log?.info(`installed default attestation policies: ${installed.join(', ')}`);
+  const ensureDefaults = retryingOnce(async () => {
+    const installed = await policies.installDefaults();
+    if (installed.length > 0) log?.info(`installed default attestation policies: ${installed.join(', ')}`);
+  });
+  try {
+    await ensureDefaults();
+  } catch (e) {
+    if (!(opts.deferStorageInit && e instanceof StorageUnavailableError)) throw e;
+  }
 
   let rvps: ReferenceValueProvider & { close?(): void };
   if (config.rvps.type === 'BuiltIn') {
@@ -104,6 +141,8 @@ export async function createBuiltinAttestationService(opts: BuiltinAsOptions): P
       try {
         values = await Promise.all(ids.map((rvId) => rvps.query(rvId, now)));
       } catch (e) {
+        // A storage outage stays one (503 at the KBS), not an attestation failure.
+        if (e instanceof StorageUnavailableError) throw e;
         throw new AttestationServiceError('ERR_AS_RVPS', 'reference value provider unavailable', { cause: e });
       }
       ids.forEach((rvId, i) => {
@@ -124,15 +163,26 @@ export async function createBuiltinAttestationService(opts: BuiltinAsOptions): P
   return {
     async evaluate(requests, policyIds, now) {
       if (requests.length === 0) throw new AttestationServiceError('ERR_AS_BAD_REQUEST', 'no verification request');
+      await ensureDefaults();
       const at = now ?? clock();
       const policyId = policyIds[0] ?? 'default';
       const appraisals: Appraisal[] = [];
       for (const r of requests) appraisals.push(...(await appraise(r, policyId, at)));
       return broker.issue({ appraisals, policyId, now: at });
     },
-    setPolicy: (id, b64) => policies.set(id, b64),
-    listPolicies: () => policies.list(),
-    getPolicy: (id) => policies.get(id),
+    async setPolicy(id, b64) {
+      await ensureDefaults();
+      return policies.set(id, b64);
+    },
+    async listPolicies() {
+      await ensureDefaults();
+      return policies.list();
+    },
+    async getPolicy(id) {
+      await ensureDefaults();
+      return policies.get(id);
+    },
+    ensureReady: ensureDefaults,
     async tokenSignerJwks() {
       return broker.jwks();
     },

@@ -12,7 +12,10 @@ import type { StorageBackend } from '../storage/types.js';
 import { createStorageBackend, withStorageType } from '../storage/config.js';
 import type { AttestationService } from '../as/types.js';
 import { ConfigError } from '../util/config-error.js';
-import type { KbsConfig, TlsSettings } from './config.js';
+import { DEFAULT_MAX_SESSION_BYTES, DEFAULT_MAX_SESSIONS, type KbsConfig, type TlsSettings } from './config.js';
+import { SessionLimiter } from './session-limit.js';
+import { DeferredBackend } from './deferred-storage.js';
+import { DeferredStartup } from './startup.js';
 import type { KbsContext } from './context.js';
 import { createAdminAuthorizer, ensureEmbeddedAdmin, type AdminAuthorizer } from './admin.js';
 import { KbsMetrics } from './metrics.js';
@@ -64,9 +67,14 @@ export async function createKbs(config: KbsConfig, opts: CreateKbsOptions = {}):
   const fetchImpl: FetchLike = opts.fetch ?? ((url, init) => fetch(url, init));
   for (const w of config.warnings) log.warn(w);
 
-  const storage = opts.storage ?? createStorageBackend(config.storage, { dataDir: config.dataDir });
-  const sessionStorage =
-    opts.storage || !config.sessionStorageType ? storage : createStorageBackend(withStorageType(config.storage, config.sessionStorageType), { dataDir: config.dataDir });
+  // Config errors (bad backend settings) throw here and stop start-up; an unreachable server does not: namespaces
+  // open on first use and the start-up work that needs storage is retried in the background (see startup.ts).
+  const rawStorage = opts.storage ?? createStorageBackend(config.storage, { dataDir: config.dataDir });
+  const rawSessionStorage =
+    opts.storage || !config.sessionStorageType ? rawStorage : createStorageBackend(withStorageType(config.storage, config.sessionStorageType), { dataDir: config.dataDir });
+  const storage = new DeferredBackend(rawStorage);
+  const sessionStorage = rawSessionStorage === rawStorage ? storage : new DeferredBackend(rawSessionStorage);
+  const startup = new DeferredStartup({ log });
 
   const closers: Array<() => Promise<void>> = [];
   let as: AttestationService | undefined;
@@ -77,7 +85,8 @@ export async function createKbs(config: KbsConfig, opts: CreateKbsOptions = {}):
     const { parseAsConfig } = await import('../as/config.js');
     const { createBuiltinAttestationService } = await import('../as/builtin.js');
     const asConfig = parseAsConfig(config.attestationService.asConfig, 'attestation_service');
-    const builtin = await createBuiltinAttestationService({ config: asConfig, storage, dataDir: config.dataDir, log, fetch: fetchImpl as never });
+    const builtin = await createBuiltinAttestationService({ config: asConfig, storage, dataDir: config.dataDir, log, fetch: fetchImpl as never, deferStorageInit: true });
+    startup.add('default attestation policies', () => builtin.ensureReady());
     trustedKeys.push(createPublicKey({ key: builtin.signerPublicJwk() as import('node:crypto').JsonWebKey, format: 'jwk' }));
     closers.push(() => builtin.close());
     as = builtin;
@@ -130,12 +139,32 @@ export async function createKbs(config: KbsConfig, opts: CreateKbsOptions = {}):
     sweep = setInterval(() => void sessionKv.list().catch(() => log.warn('session sweep failed')), 60_000);
     sweep.unref();
   }
+  const resourcePolicy = ResourcePolicy.deferred(await storage.open(RESOURCE_POLICY_NAMESPACE));
+  startup.add('storage namespaces', () => storage.openAll());
+  if (sessionStorage !== storage) startup.add('session storage namespaces', () => sessionStorage.openAll());
+  startup.add('default resource policy', () => resourcePolicy.installDefault());
+  // First attempt now: with storage up the KBS starts fully ready; with it down, keep retrying in the background.
+  if (!(await startup.attempt())) startup.retryInBackground();
+  const sessionLimiter = new SessionLimiter({
+    maxSessions: config.attestationService?.maxSessions ?? DEFAULT_MAX_SESSIONS,
+    maxBytes: config.attestationService?.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES,
+  });
+  const pingTimeoutMs = 2_000;
+  const readiness = async (): Promise<boolean> => {
+    if (!startup.ready) {
+      // Do not wait for the back-off timer: a probe is also a retry.
+      if (!(await withTimeout(startup.attempt().catch(() => false), pingTimeoutMs))) return false;
+    }
+    const pings = [storage, ...(sessionStorage !== storage ? [sessionStorage] : [])].map((b) => b.ping().then(() => true, () => false));
+    return (await withTimeout(Promise.all(pings), pingTimeoutMs))?.every(Boolean) ?? false;
+  };
   const ctx: KbsContext = {
     ...(as ? { as } : {}),
-    sessions: new SessionStore(sessionKv, lifetimeMs, clock),
+    readiness,
+    sessions: new SessionStore(sessionKv, lifetimeMs, clock, sessionLimiter),
     tokens,
     admin,
-    resourcePolicy: await ResourcePolicy.open(await storage.open(RESOURCE_POLICY_NAMESPACE)),
+    resourcePolicy,
     plugins,
     metrics,
     extraTeekeyPaths: at.extraTeekeyPaths,
@@ -150,6 +179,7 @@ export async function createKbs(config: KbsConfig, opts: CreateKbsOptions = {}):
     config,
     ...(adminTokenPath ? { adminTokenPath } : {}),
     async close() {
+      startup.stop();
       if (sweep) clearInterval(sweep);
       await app.close();
       for (const c of closers) await c();
@@ -159,6 +189,20 @@ export async function createKbs(config: KbsConfig, opts: CreateKbsOptions = {}):
       }
     },
   };
+}
+
+/** `p`'s value, or undefined when it takes longer than `ms` (the timer does not keep the process alive). */
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Node TLS options for a `[http_server]` TLS profile (specs/trustee.md §6.7). */

@@ -57,6 +57,13 @@ export interface BuiltinAsSettings {
   type: 'coco_as_builtin';
   /** Session lifetime in minutes (`[attestation_service].timeout`). */
   timeoutMin: number;
+  /**
+   * Cap on live RCAR sessions created by this instance (`[attestation_service].max_sessions`, our key; Trustee has
+   * none). Further `/auth` calls answer 429 until sessions expire. Counted per instance, not per shared store.
+   */
+  maxSessions: number;
+  /** Cap on the bytes those sessions hold in storage (`max_session_bytes`, ours), per instance. */
+  maxSessionBytes: number;
   /** The rest of `[attestation_service]`, handed to the AS's own config parser. */
   asConfig: RawTable;
 }
@@ -111,6 +118,14 @@ export interface KbsConfig {
 
 const MIB = 1024 * 1024;
 
+/** Default `[attestation_service].max_sessions`: live RCAR sessions per instance. */
+export const DEFAULT_MAX_SESSIONS = 100_000;
+/**
+ * Default `[attestation_service].max_session_bytes` (256 MiB per instance): a normal session is ~0.5 KiB, but an
+ * `/auth` body may carry up to 64 KiB of extra-params, so the count cap alone would allow ~6 GiB.
+ */
+export const DEFAULT_MAX_SESSION_BYTES = 256 * 1024 * 1024;
+
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.KBS_DATA_DIR ?? './kbs-data');
 }
@@ -152,9 +167,12 @@ export function defaultKbsConfig(env: NodeJS.ProcessEnv = process.env): KbsConfi
       tls: { profile: 'intermediate', minVersion: '1.2', maxVersion: '1.3' },
     },
     attestationToken: { trustedCertsPaths: [], trustedJwkSets: [], extraTeekeyPaths: [], insecureHeaderJwk: false },
-    attestationService: { type: 'coco_as_builtin', timeoutMin: 5, asConfig: {} },
+    attestationService: { type: 'coco_as_builtin', timeoutMin: 5, maxSessions: DEFAULT_MAX_SESSIONS, maxSessionBytes: DEFAULT_MAX_SESSION_BYTES, asConfig: {} },
     admin: { mode: 'Embedded' },
     storage: parseStorageBackendConfig({ storage_type: 'LocalFs', backends: { local_fs: { dir_path: resolve(dataDir, 'storage') } } }, { env }),
+    // Sessions live minutes and are harmless to lose on restart: keep them in memory (Trustee's default) rather
+    // than one fsynced file per /auth.
+    sessionStorageType: 'Memory',
     plugins: [{ name: 'resource', source: { kind: 'kvstorage' } }],
     jwe: { allowRsa15: false },
     warnings: [],
@@ -182,12 +200,14 @@ export function parseKbsConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
 }
 
 function parseAttestationService(t: TableReader | undefined, present: boolean): BuiltinAsSettings | undefined {
-  if (!t) return present ? undefined : { type: 'coco_as_builtin', timeoutMin: 5, asConfig: {} };
+  if (!t) return present ? undefined : { type: 'coco_as_builtin', timeoutMin: 5, maxSessions: DEFAULT_MAX_SESSIONS, maxSessionBytes: DEFAULT_MAX_SESSION_BYTES, asConfig: {} };
   const type = t.string('type') ?? 'coco_as_builtin';
   const normalized = ({ coco_as_builtin: 'builtin', CoCoASBuiltIn: 'builtin', coco_as_grpc: 'grpc', CoCoASGrpc: 'grpc', intel_ta: 'ita', IntelTA: 'ita', none: 'none' } as Record<string, string>)[type];
   if (normalized === undefined) throw new ConfigError(t.key('type'), `unknown attestation service type "${type}"`);
   if (normalized === 'grpc' || normalized === 'ita') throw notSupportedYet(t.key('type'));
   const timeoutMin = t.int('timeout', 1, 24 * 60) ?? 5;
+  const maxSessions = t.int('max_sessions', 1, 100_000_000) ?? DEFAULT_MAX_SESSIONS;
+  const maxSessionBytes = t.int('max_session_bytes', 1024 * 1024, Number.MAX_SAFE_INTEGER) ?? DEFAULT_MAX_SESSION_BYTES;
   if (normalized === 'none') {
     t.done();
     return undefined;
@@ -195,12 +215,12 @@ function parseAttestationService(t: TableReader | undefined, present: boolean): 
   // The remaining keys belong to the AS; its parser (src/as/config.ts) names unknown ones.
   const asConfig: RawTable = {};
   for (const [k, v] of Object.entries(t.raw)) {
-    if (k === 'type' || k === 'timeout') continue;
+    if (k === 'type' || k === 'timeout' || k === 'max_sessions' || k === 'max_session_bytes') continue;
     t.take(k);
     asConfig[k] = v;
   }
   t.done();
-  return { type: 'coco_as_builtin', timeoutMin, asConfig };
+  return { type: 'coco_as_builtin', timeoutMin, maxSessions, maxSessionBytes, asConfig };
 }
 
 function parseSocket(s: string, key: string): SocketAddr {

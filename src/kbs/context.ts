@@ -21,4 +21,9 @@ export interface KbsContext {
   allowRsa15: boolean;
   payloadRequestSize: number;
   clock: () => Date;
+  /**
+   * `GET /readyz`: true once the start-up work that needs storage is done and storage answers a ping. Absent: always
+   * ready (tests that build a context by hand).
+   */
+  readiness?: () => Promise<boolean>;
 }

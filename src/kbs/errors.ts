@@ -22,7 +22,8 @@ export type KbsErrorVariant =
   | 'TokenVerifierError'
   | 'PrometheusError'
   | 'PayloadTooLarge'
-  | 'StorageUnavailable';
+  | 'StorageUnavailable'
+  | 'TooManySessions';
 
 export abstract class KbsError extends Error {
   abstract readonly variant: KbsErrorVariant;
@@ -93,6 +94,15 @@ export class PayloadTooLarge extends KbsError {
 export class StorageUnavailable extends KbsError {
   readonly variant = 'StorageUnavailable' as const;
   override readonly status = 503;
+}
+
+/**
+ * Not a Trustee variant (Trustee has no session cap): this instance already holds `max_sessions` live RCAR
+ * sessions. 429 so clients back off; nothing was stored.
+ */
+export class TooManySessions extends KbsError {
+  readonly variant = 'TooManySessions' as const;
+  override readonly status = 429;
 }
 
 export interface Problem {

@@ -7,6 +7,7 @@ import * as rego from '../rego/index.js';
 import type { KvStore } from '../storage/types.js';
 import { ParsePolicyError, PolicyEngineError } from './errors.js';
 import { resourcePolicyText, type ResourcePolicyName } from '../policies/resource.js';
+import { retryingOnce } from './deferred-storage.js';
 
 export const RESOURCE_POLICY_NAMESPACE = 'kbs';
 export const RESOURCE_POLICY_ID = 'resource-policy';
@@ -54,32 +55,50 @@ export function parseSetResourcePolicyBody(body: Buffer): string {
 
 export class ResourcePolicy {
   private cached?: { source: string; policy: rego.CompiledPolicy };
-  private constructor(private readonly kv: KvStore) {}
+  /** Installs our default policy if none is stored; retried on the next call until it succeeds once. */
+  readonly installDefault: () => Promise<void>;
 
-  /** Opens the store and installs the default policy if none is stored. */
-  static async open(kv: KvStore): Promise<ResourcePolicy> {
-    if ((await kv.get(KEY)) === undefined) {
+  private constructor(private readonly kv: KvStore) {
+    this.installDefault = retryingOnce(async () => {
+      if ((await kv.get(KEY)) !== undefined) return;
       try {
         await kv.set(KEY, Buffer.from(samplePolicy('default')), { overwrite: false });
       } catch (e) {
         if ((e as { code?: string }).code !== 'ERR_STORAGE_ALREADY_EXISTS') throw e;
       }
-    }
+    });
+  }
+
+  /** Opens the store and installs the default policy if none is stored. */
+  static async open(kv: KvStore): Promise<ResourcePolicy> {
+    const p = new ResourcePolicy(kv);
+    await p.installDefault();
+    return p;
+  }
+
+  /**
+   * The policy without touching storage yet (storage may be down at start-up): every call first makes sure the
+   * default was installed, so an outage gives StorageUnavailableError (503) — never "absent → deny_all/default".
+   */
+  static deferred(kv: KvStore): ResourcePolicy {
     return new ResourcePolicy(kv);
   }
 
   async ids(): Promise<string[]> {
+    await this.installDefault();
     return (await this.kv.list()).filter((k) => k.endsWith('.rego')).map((k) => k.slice(0, -'.rego'.length));
   }
 
   /** Compile first; store only a policy that compiles (nothing changes on error). */
   async set(source: string): Promise<void> {
     const policy = compileRego(source);
+    await this.installDefault();
     await this.kv.set(KEY, Buffer.from(source, 'utf8'));
     this.cached = { source, policy };
   }
 
   private async current(): Promise<rego.CompiledPolicy> {
+    await this.installDefault();
     const bytes = await this.kv.get(KEY);
     // A missing policy (deleted behind our back) denies everything.
     const source = bytes === undefined ? samplePolicy('deny_all') : Buffer.from(bytes).toString('utf8');

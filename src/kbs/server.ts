@@ -86,12 +86,19 @@ export async function buildKbsApp(ctx: KbsContext, opts: BuildAppOptions = {}): 
   // Trustee (actix) answers a known path with an unsupported method with 405, anything else with 404.
   app.setNotFoundHandler((req, reply) => {
     const path = (req.raw.url ?? '').split('?')[0]!;
-    if (path === '/metrics' || path === '/healthz') return reply.status(405).header('allow', 'GET').send();
+    if (path === '/metrics' || path === '/healthz' || path === '/readyz') return reply.status(405).header('allow', 'GET').send();
     if (path.startsWith('/kbs/v0/')) return reply.status(405).header('allow', 'GET, POST, PUT, DELETE').send();
     return reply.status(404).send();
   });
 
+  // Liveness: the process serves HTTP (stays 200 during a storage outage).
   app.get('/healthz', async (_req, reply) => reply.send());
+  // Readiness: start-up work done and storage answering; 503 StorageUnavailable (no backend detail) otherwise.
+  app.get('/readyz', async (_req, reply) => {
+    if (!ctx.readiness || (await ctx.readiness())) return reply.send();
+    const k = new StorageUnavailable('storage backend unavailable');
+    return reply.status(k.status).type('application/problem+json').send(JSON.stringify(problemOf(k)));
+  });
   app.get('/metrics', async (_req, reply) => {
     const text = await ctx.metrics.registry.metrics();
     return reply.type(ctx.metrics.registry.contentType).send(text);

@@ -6,6 +6,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { KvStore } from '../storage/types.js';
+import { bytesEqual } from '../util/bytes.js';
+import { TooManySessions } from './errors.js';
+import type { SessionLimiter } from './session-limit.js';
 
 export const SESSION_NAMESPACE = 'kbs_protocol_session';
 export const SESSION_COOKIE = 'kbs-session-id';
@@ -34,6 +37,11 @@ export function newSessionId(): string {
 /** 32 random bytes, standard base64 with padding (44 chars). */
 export function newNonce(): string {
   return randomBytes(32).toString('base64');
+}
+
+/** Constant-time comparison of two challenge nonces on their UTF-8 bytes (security-cases.md #31). */
+export function nonceMatches(a: string, b: string): boolean {
+  return bytesEqual(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 function encode(s: Session): Uint8Array {
@@ -72,6 +80,8 @@ export class SessionStore {
     private readonly kv: KvStore,
     private readonly lifetimeMs: number,
     private readonly clock: () => Date = () => new Date(),
+    /** Cap on live sessions created by this instance (absent: no cap). */
+    private readonly limiter?: SessionLimiter,
   ) {}
 
   static isSessionId(id: string): boolean {
@@ -80,9 +90,18 @@ export class SessionStore {
 
   async create(request: AuthRequestBody, challenge: ChallengeBody): Promise<Session & { state: 'Authed' }> {
     const id = newSessionId();
-    const timeout = new Date(this.clock().getTime() + this.lifetimeMs);
+    const now = this.clock().getTime();
+    const timeout = new Date(now + this.lifetimeMs);
     const s = { state: 'Authed' as const, id, request, challenge, timeout };
-    await this.kv.set(id, encode(s), { overwrite: false, ttlMs: this.lifetimeMs });
+    const bytes = encode(s);
+    if (this.limiter && !this.limiter.tryAcquire(now, timeout.getTime(), bytes.length))
+      throw new TooManySessions('too many live sessions on this instance (max_sessions / max_session_bytes); retry later');
+    try {
+      await this.kv.set(id, bytes, { overwrite: false, ttlMs: this.lifetimeMs });
+    } catch (e) {
+      this.limiter?.releaseLast();
+      throw e;
+    }
     return s;
   }
 
@@ -107,7 +126,7 @@ export class SessionStore {
     const bytes = await this.kv.take(id);
     if (!bytes) return undefined;
     const s = decode(bytes);
-    if (!s || s.state !== 'Authed' || s.id !== id || s.challenge.nonce !== nonce) return undefined;
+    if (!s || s.state !== 'Authed' || s.id !== id || !nonceMatches(s.challenge.nonce, nonce)) return undefined;
     if (s.timeout.getTime() <= this.clock().getTime()) return undefined;
     return s;
   }

@@ -8,6 +8,7 @@ import type { VerificationRequest } from '../../as/types.js';
 import type { Json } from '../../verifiers/types.js';
 import { AttestationError } from '../errors.js';
 import { sessionCookie, sessionIdFromCookieHeader } from '../cookie.js';
+import { nonceMatches } from '../session.js';
 import { parseAttestation } from '../wire.js';
 import type { KbsContext } from '../context.js';
 import { bodyBytes } from './body.js';
@@ -36,7 +37,7 @@ export const attestRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app,
     let body;
     try {
       body = parseAttestation(bodyBytes(req), { allowRsa15: ctx.allowRsa15 });
-      if (body.nonce !== session.challenge.nonce) throw new AttestationError('runtime-data nonce does not match the session challenge');
+      if (!nonceMatches(body.nonce, session.challenge.nonce)) throw new AttestationError('runtime-data nonce does not match the session challenge');
     } catch (e) {
       ctx.metrics.attestationErrors.inc();
       throw e;
