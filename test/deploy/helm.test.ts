@@ -89,7 +89,8 @@ test('template blocks are balanced and every include has a define', () => {
 test('the KBS port, probes and Service follow the values; the config and secrets are mounted where the config says', () => {
   const dep = templates.get('deployment.yaml')!;
   assert.match(dep, /containerPort: \{\{ \.Values\.kbs\.port \}\}/);
-  assert.equal((dep.match(/path: \/healthz\n\s+port: http\n/g) ?? []).length, 2, 'readiness and liveness GET /healthz on the http port');
+  assert.equal((dep.match(/path: \/healthz\n\s+port: http\n/g) ?? []).length, 1, 'liveness GETs /healthz on the http port');
+  assert.match(dep, /readinessProbe:\n(?:\s+#.*\n)?\s+httpGet:\n\s+path: \/readyz\n\s+port: http\n/, 'readiness GETs /readyz on the http port');
   assert.match(dep, /args: \["--config-file", "\/etc\/kbs\/config\/kbs-config\.toml"\]/);
   for (const mount of ['/etc/kbs/config', '/etc/kbs/admin', '/etc/kbs/signer', '/etc/kbs/tls', '/data', '/tmp'])
     assert.ok(dep.includes(`mountPath: ${mount}\n`), `mounts ${mount}`);

@@ -156,12 +156,12 @@ test('container port = Service targetPort = the socket in the KBS config; the Se
   for (const [k, v] of Object.entries(deploymentSelector)) assert.equal(podLabels[k], v, `pod label ${k}`);
 });
 
-test('readiness and liveness probes GET /healthz on the KBS port', () => {
+test('readiness probes GET /readyz and liveness probes GET /healthz on the KBS port', () => {
   const port = parseKbsConfig(parseToml(configToml), podEnv).httpServer.sockets[0]!.port;
   for (const name of ['readinessProbe', 'livenessProbe'] as const) {
     const probe = kbsContainer[name];
     assert.ok(probe, `${name} is set`);
-    assert.equal(at(probe, 'httpGet', 'path'), '/healthz', name);
+    assert.equal(at(probe, 'httpGet', 'path'), name === 'readinessProbe' ? '/readyz' : '/healthz', name);
     assert.equal(resolvePort(kbsContainer, at<number | string>(probe, 'httpGet', 'port')), port, name);
     // The config serves plain HTTP (TLS terminated in front); a probe must use the same scheme.
     const scheme = (at<string | undefined>(probe, 'httpGet', 'scheme') ?? 'HTTP').toUpperCase();
