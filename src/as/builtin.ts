@@ -13,7 +13,8 @@ import type { AsConfig } from './config.js';
 import { AttestationServiceError } from './errors.js';
 import { EarTokenBroker, parseExtensions, parseTrustClaims, type Appraisal } from './ear.js';
 import { loadTokenSigner, type EcPublicJwk } from './signer.js';
-import { PolicyStore } from './policy-store.js';
+import { checkPolicyId, POLICY_NAMESPACE, PolicyStore } from './policy-store.js';
+import { compileAttestationPolicy, type AttestationPolicy } from './policy-engine.js';
 import { bindRuntimeData } from './runtime-data.js';
 import { bindInitData } from './init-data.js';
 import { policyInput, trimRuntimeDataClaims } from './input.js';
@@ -73,6 +74,25 @@ export async function createBuiltinAttestationService(opts: BuiltinAsOptions): P
   if (signer.source === 'ephemeral') log?.warn('attestation token signer: ephemeral key (tokens cannot be verified after a restart)');
   const broker = new EarTokenBroker(config.tokenBroker, signer);
   const policies = await PolicyStore.open(storage);
+  const policyKv = await storage.open(POLICY_NAMESPACE);
+  /**
+   * Hot-path policy cache: id → the exact stored bytes and their compiled policy. Every evaluation still reads the
+   * policy from storage (another instance may have changed it); a byte comparison then replaces PolicyStore.load's
+   * UTF-8 decode and text-keyed map lookup (hashing the whole policy text per call). Any difference recompiles.
+   */
+  const compiled = new Map<string, { bytes: Buffer; policy: AttestationPolicy }>();
+  async function loadPolicy(id: string): Promise<AttestationPolicy> {
+    checkPolicyId(id);
+    const bytes = await policyKv.get(`${id}.rego`);
+    if (bytes === undefined) return policies.load(id); // not found (or just created): PolicyStore decides and errs
+    const hit = compiled.get(id);
+    if (hit !== undefined && hit.bytes.equals(bytes)) return hit.policy;
+    const copy = Buffer.from(bytes); // storage may hand out its own buffer: keep a private copy
+    const policy = compileAttestationPolicy(id, copy.toString('utf8'));
+    if (compiled.size >= 64) compiled.clear();
+    compiled.set(id, { bytes: copy, policy });
+    return policy;
+  }
   const ensureDefaults = retryingOnce(async () => {
     const installed = await policies.installDefaults();
     if (installed.length > 0) log?.info(`installed default attestation policies: ${installed.join(', ')}`);
@@ -131,7 +151,7 @@ export async function createBuiltinAttestationService(opts: BuiltinAsOptions): P
     const out: Appraisal[] = [];
     for (const cs of claimSets) {
       const input = policyInput(req.tee, cs.claims, runtimeClaims, id.claims);
-      const policy = await policies.load(`${policyId}_${cs.class}`);
+      const policy = await loadPolicy(`${policyId}_${cs.class}`);
       const rvs = new Map<string, Json>();
       let ids = policy.referenceValueIds();
       if (ids === 'all') ids = rvps instanceof Rvps ? await rvps.names() : [];

@@ -2,7 +2,7 @@
  * EAR (Entity Attestation Result) token broker (specs/trustee.md §2.7): one ES256 JWS per evaluation, one submod per
  * verified claim set, each carrying an AR4SI trustworthiness vector produced by the attestation policy.
  */
-import { CompactSign } from 'jose';
+import { sign } from 'node:crypto';
 import type { Json, JsonObject, TeeClass } from '../verifiers/types.js';
 import type { TokenBrokerConfig } from './config.js';
 import type { TokenSigner } from './signer.js';
@@ -111,10 +111,15 @@ export interface EarIssueInput {
 }
 
 export class EarTokenBroker {
+  /** base64url of the protected header `{"alg":"ES256","typ":"JWT","jwk":{…}}`: fixed for this signer, built once. */
+  private readonly headerB64: string;
+
   constructor(
     private readonly cfg: TokenBrokerConfig,
     private readonly signer: TokenSigner,
-  ) {}
+  ) {
+    this.headerB64 = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT', jwk: { ...signer.publicJwk } }), 'utf8').toString('base64url');
+  }
 
   jwks(): { keys: Json[] } {
     return { keys: [{ ...this.signer.publicJwk } as unknown as Json] };
@@ -153,11 +158,15 @@ export class EarTokenBroker {
     };
   }
 
+  /**
+   * Compact JWS (RFC 7515 §7.1), ES256 (RFC 7518 §3.4: ECDSA P-256 SHA-256, signature R ‖ S, 32 bytes each) on
+   * node:crypto with the signer's KeyObject: BASE64URL(header) '.' BASE64URL(UTF-8 claims JSON) '.' BASE64URL(sig).
+   * Same bytes as jose's CompactSign with that header (test/as/ear-signing.test.ts), without WebCrypto's async job.
+   */
   async issue(input: EarIssueInput): Promise<string> {
     const payload = this.payload(input);
-    const jwk = { ...this.signer.publicJwk };
-    return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', jwk: jwk as unknown as import('jose').JWK })
-      .sign(this.signer.privateKey);
+    const signingInput = `${this.headerB64}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url')}`;
+    const sig = sign('sha256', Buffer.from(signingInput, 'ascii'), { key: this.signer.privateKey, dsaEncoding: 'ieee-p1363' });
+    return `${signingInput}.${sig.toString('base64url')}`;
   }
 }

@@ -39,26 +39,32 @@ export async function buildKbsApp(ctx: KbsContext, opts: BuildAppOptions = {}): 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  // Callback-style hooks (not async): no promise and no extra microtask per hook on every request.
   const started = new WeakMap<object, bigint>();
-  app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/kbs')) return;
-    started.set(req, process.hrtime.bigint());
-    ctx.metrics.activeConnections.inc();
-    const len = Number(req.headers['content-length'] ?? 0);
-    if (Number.isFinite(len)) ctx.metrics.requestSize.observe(len);
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.url.startsWith('/kbs')) {
+      started.set(req, process.hrtime.bigint());
+      ctx.metrics.activeConnections.inc();
+      const len = Number(req.headers['content-length'] ?? 0);
+      if (Number.isFinite(len)) ctx.metrics.requestSize.observe(len);
+    }
+    done();
   });
-  app.addHook('onSend', async (req, _reply, payload) => {
-    if (!started.has(req)) return payload;
-    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : Buffer.isBuffer(payload) ? payload.length : 0;
-    ctx.metrics.responseSize.observe(size);
-    return payload;
+  app.addHook('onSend', (req, _reply, payload, done) => {
+    if (started.has(req)) {
+      const size = typeof payload === 'string' ? Buffer.byteLength(payload) : Buffer.isBuffer(payload) ? payload.length : 0;
+      ctx.metrics.responseSize.observe(size);
+    }
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const t0 = started.get(req);
-    if (t0 === undefined) return;
-    ctx.metrics.activeConnections.dec();
-    ctx.metrics.httpDuration.observe(Number(process.hrtime.bigint() - t0) / 1e9);
-    ctx.metrics.httpRequests.inc({ method: req.method, status: String(reply.statusCode) });
+    if (t0 !== undefined) {
+      ctx.metrics.activeConnections.dec();
+      ctx.metrics.httpDuration.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+      ctx.metrics.httpRequests.inc({ method: req.method, status: String(reply.statusCode) });
+    }
+    done();
   });
 
   app.setErrorHandler((err, req, reply) => {

@@ -34,9 +34,24 @@ export function newSessionId(): string {
   return randomUUID().replaceAll('-', '');
 }
 
+/**
+ * Challenge nonces are drawn from a 4 KiB block of CSPRNG output, refilled when used up: one randomBytes call per
+ * 128 nonces instead of one per /auth (each call is a crypto job, a few µs). Every byte is handed out once; nonces
+ * are public values (they are sent to the client), so holding the next ones in memory reveals nothing secret.
+ */
+const NONCE_POOL_BYTES = 4096;
+let noncePool = Buffer.alloc(0);
+let noncePoolOffset = 0;
+
 /** 32 random bytes, standard base64 with padding (44 chars). */
 export function newNonce(): string {
-  return randomBytes(32).toString('base64');
+  if (noncePoolOffset + 32 > noncePool.length) {
+    noncePool = randomBytes(NONCE_POOL_BYTES);
+    noncePoolOffset = 0;
+  }
+  const nonce = noncePool.toString('base64', noncePoolOffset, noncePoolOffset + 32);
+  noncePoolOffset += 32;
+  return nonce;
 }
 
 /** Constant-time comparison of two challenge nonces on their UTF-8 bytes (security-cases.md #31). */

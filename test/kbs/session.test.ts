@@ -63,3 +63,16 @@ test('directory resource source: reads <dir>/<repo>/<type>/<tag>, follows in-tre
   await assert.rejects(get(['repo', 'type', '..data']), PluginInternalError);
   await assert.rejects(plugin.handle({ method: 'POST', path: ['repo', 'type', 'new'], query: {}, body: Buffer.from('x') }), /read-only/);
 });
+
+test('challenge nonces: 32 bytes as 44-char padded base64, no repeats across several pool refills', () => {
+  const seen = new Set<string>();
+  // 4 KiB pool = 128 nonces; 1,000 nonces cross 7 refills.
+  for (let i = 0; i < 1000; i++) {
+    const n = newNonce();
+    assert.equal(n.length, 44);
+    assert.match(n, /^[A-Za-z0-9+/]{43}=$/);
+    assert.equal(Buffer.from(n, 'base64').length, 32);
+    assert.ok(!seen.has(n), `nonce ${i} repeats an earlier one`);
+    seen.add(n);
+  }
+});
