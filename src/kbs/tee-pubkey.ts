@@ -3,6 +3,7 @@
  * JWK subset; unknown members are dropped because the runtime-data hash (§2.2) is over the re-serialized typed key.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { Lru } from '../util/lru.js';
 
 export type TeePubKey =
   | { kty: 'RSA'; alg: string; n: string; e: string }
@@ -66,7 +67,7 @@ export function parseTeePubKey(v: unknown, opts: { allowRsa15?: boolean } = {}):
  * are cached; the cache is bounded (least recently used evicted) because the keys come from guests.
  */
 const KEY_CACHE_MAX = 1024;
-const keyCache = new Map<string, KeyObject>();
+const keyCache = new Lru<string, KeyObject>(KEY_CACHE_MAX);
 
 function cacheId(key: TeePubKey): string {
   return JSON.stringify(key.kty === 'RSA' ? [key.kty, key.n, key.e] : [key.kty, key.crv, key.x, key.y]);
@@ -74,17 +75,14 @@ function cacheId(key: TeePubKey): string {
 
 export function teePubKeyObject(key: TeePubKey): KeyObject {
   const id = cacheId(key);
-  let k = keyCache.get(id);
-  if (k) {
-    keyCache.delete(id); // re-insert: most recently used last
-  } else {
-    try {
-      const jwk = key.kty === 'RSA' ? { kty: 'RSA', n: key.n, e: key.e } : { kty: 'EC', crv: key.crv, x: key.x, y: key.y };
-      k = createPublicKey({ key: jwk, format: 'jwk' });
-    } catch {
-      throw new TeePubKeyError('tee-pubkey: not a valid public key');
-    }
-    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
+  const cached = keyCache.get(id);
+  if (cached) return cached;
+  let k: KeyObject;
+  try {
+    const jwk = key.kty === 'RSA' ? { kty: 'RSA', n: key.n, e: key.e } : { kty: 'EC', crv: key.crv, x: key.x, y: key.y };
+    k = createPublicKey({ key: jwk, format: 'jwk' });
+  } catch {
+    throw new TeePubKeyError('tee-pubkey: not a valid public key');
   }
   keyCache.set(id, k);
   return k;

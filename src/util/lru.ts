@@ -1,6 +1,7 @@
 /**
- * A bounded least-recently-used map for the verifier's content-addressed caches. One per verifier instance: nothing
- * here is module-level, so differently configured verifiers (other pinned roots) never share entries.
+ * A bounded least-recently-used map, shared by every cache in the code base (verifier content-addressed caches,
+ * token keys and x5c paths, tee-pubkeys, compiled regexes). Callers own their instances: nothing here is module-level,
+ * so differently configured users (e.g. verifiers with other pinned roots) never share entries.
  */
 export class Lru<K, V> {
   private readonly map = new Map<K, V>();

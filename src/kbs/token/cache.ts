@@ -5,36 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 
-/** A Map with a size bound; the least recently used entry is evicted first. Keys come from untrusted tokens. */
-export class BoundedCache<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(readonly max: number) {
-    if (!Number.isInteger(max) || max < 1) throw new RangeError('BoundedCache: max must be a positive integer');
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  get(k: K): V | undefined {
-    const v = this.map.get(k);
-    if (v !== undefined) {
-      this.map.delete(k);
-      this.map.set(k, v);
-    }
-    return v;
-  }
-
-  set(k: K, v: V): void {
-    this.map.delete(k);
-    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as K);
-    this.map.set(k, v);
-  }
-
-  delete(k: K): void {
-    this.map.delete(k);
-  }
-}
+/** A size-bounded map, least recently used evicted first (keys come from untrusted tokens). */
+export { Lru as BoundedCache } from '../../util/lru.js';
 
 /** JSON with object members sorted at every level: equal text ⇔ equal JSON value. */
 export function canonicalJson(v: unknown): string {
