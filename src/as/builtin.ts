@@ -20,6 +20,7 @@ import { bindInitData } from './init-data.js';
 import { policyInput, trimRuntimeDataClaims } from './input.js';
 import { Rvps, type ReferenceValueProvider } from '../rvps/index.js';
 import { connectRemoteRvps } from '../rvps/grpc-client.js';
+import { retryingOnce } from '../util/retrying-once.js';
 
 export interface BuiltinAttestationService extends AttestationService {
   /** The P-256 token-signing public key (JWK with `alg: ES256`), so a KBS can trust its own AS. */
@@ -47,25 +48,6 @@ export interface BuiltinAsOptions {
   deferStorageInit?: boolean;
 }
 
-/** Runs `fn` until it has succeeded once; concurrent callers share one attempt; a failure is retried next call. */
-function retryingOnce(fn: () => Promise<void>): () => Promise<void> {
-  let done = false;
-  let pending: Promise<void> | undefined;
-  return () => {
-    if (done) return Promise.resolve();
-    pending ??= fn().then(
-      () => {
-        done = true;
-        pending = undefined;
-      },
-      (e: unknown) => {
-        pending = undefined;
-        throw e;
-      },
-    );
-    return pending;
-  };
-}
 
 export async function createBuiltinAttestationService(opts: BuiltinAsOptions): Promise<BuiltinAttestationService> {
   const { config, storage, log } = opts;

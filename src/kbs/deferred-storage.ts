@@ -6,25 +6,8 @@
  */
 import type { KvStore, SetOptions, StorageBackend } from '../storage/types.js';
 
-/** Runs `fn` until it has succeeded once; concurrent callers share one attempt, a failed attempt is retried next call. */
-export function retryingOnce(fn: () => Promise<void>): () => Promise<void> {
-  let done = false;
-  let pending: Promise<void> | undefined;
-  return () => {
-    if (done) return Promise.resolve();
-    pending ??= fn().then(
-      () => {
-        done = true;
-        pending = undefined;
-      },
-      (e: unknown) => {
-        pending = undefined;
-        throw e;
-      },
-    );
-    return pending;
-  };
-}
+import { retryingOnce } from '../util/retrying-once.js';
+
 
 export class DeferredKvStore implements KvStore {
   private store?: KvStore;

@@ -7,7 +7,7 @@ import * as rego from '../rego/index.js';
 import type { KvStore } from '../storage/types.js';
 import { ParsePolicyError, PolicyEngineError } from './errors.js';
 import { resourcePolicyText, type ResourcePolicyName } from '../policies/resource.js';
-import { retryingOnce } from './deferred-storage.js';
+import { retryingOnce } from '../util/retrying-once.js';
 
 export const RESOURCE_POLICY_NAMESPACE = 'kbs';
 export const RESOURCE_POLICY_ID = 'resource-policy';
