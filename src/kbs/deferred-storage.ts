@@ -5,9 +5,7 @@
  * StorageUnavailableError (503 on the wire); once it answers, the same objects work — no restart.
  */
 import type { KvStore, SetOptions, StorageBackend } from '../storage/types.js';
-
 import { retryingOnce } from '../util/retrying-once.js';
-
 
 export class DeferredKvStore implements KvStore {
   private store?: KvStore;
