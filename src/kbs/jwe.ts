@@ -46,6 +46,26 @@ export function concatKdfSha256(z: Buffer, algorithmId: string, keyDataLenBits: 
     .digest();
   return digest.subarray(0, keyDataLenBits / 8);
 }
+
+/**
+ * CEK and IV bytes are drawn from a 4 KiB block of CSPRNG output (one randomBytes call per ~93 responses instead of
+ * two per response). Every byte is used once; the block is replaced, never rewound, and the CEK bytes are zeroed in
+ * the block as soon as the cipher has taken its copy.
+ */
+const RANDOM_POOL_BYTES = 4096;
+let randomPool = Buffer.alloc(0);
+let randomPoolOffset = 0;
+
+function poolBytes(n: number): Buffer {
+  if (randomPoolOffset + n > randomPool.length) {
+    randomPool = randomBytes(RANDOM_POOL_BYTES);
+    randomPoolOffset = 0;
+  }
+  const out = randomPool.subarray(randomPoolOffset, randomPoolOffset + n);
+  randomPoolOffset += n;
+  return out;
+}
+
 const CURVE: Record<string, 'prime256v1' | 'secp521r1'> = { 'P-256': 'prime256v1', 'P-521': 'secp521r1' };
 
 /** `rawKey` is the untrusted tee-pubkey JSON from the token claims. */
@@ -68,7 +88,15 @@ export async function encryptToTeeKey(rawKey: unknown, plaintext: Uint8Array, op
 }
 
 function encryptParsed(key: TeePubKey, keyObject: KeyObject, plaintext: Uint8Array): FlattenedJwe {
-  const cek = randomBytes(32);
+  const cek = poolBytes(32);
+  try {
+    return encryptWithCek(key, keyObject, plaintext, cek);
+  } finally {
+    cek.fill(0);
+  }
+}
+
+function encryptWithCek(key: TeePubKey, keyObject: KeyObject, plaintext: Uint8Array, cek: Buffer): FlattenedJwe {
   let header: string;
   let encryptedKey: Buffer;
   if (key.kty === 'RSA') {
@@ -98,7 +126,7 @@ function encryptParsed(key: TeePubKey, keyObject: KeyObject, plaintext: Uint8Arr
     encryptedKey = Buffer.concat([wrap.update(cek), wrap.final()]);
   }
   const protectedB64 = Buffer.from(header, 'utf8').toString('base64url');
-  const iv = randomBytes(12);
+  const iv = poolBytes(12);
   const cipher = createCipheriv('aes-256-gcm', cek, iv, { authTagLength: 16 });
   cipher.setAAD(Buffer.from(protectedB64, 'ascii'));
   const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);

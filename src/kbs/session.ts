@@ -71,7 +71,8 @@ function encode(s: Session): Uint8Array {
 function decode(bytes: Uint8Array): Session | undefined {
   let v: unknown;
   try {
-    v = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    // A view on the stored bytes (Buffer.from(Uint8Array) would copy them first).
+    v = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch {
     return undefined;
   }
