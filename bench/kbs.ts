@@ -46,6 +46,7 @@ import { TeeKeyPair } from '../src/client/tee-key.js';
 import { sampleAttester, collectEvidence } from '../src/client/attester.js';
 import { runtimeData } from '../src/client/runtime-data.js';
 import { fork } from 'node:child_process';
+import { startFloorServer } from './kbs-floor.js';
 import { pino } from 'pino';
 import { fileURLToPath } from 'node:url';
 import { flow as guestFlow, type ChildMessage, type FlowTimes, type LoadRequest } from './kbs-client-worker.js';
@@ -172,6 +173,33 @@ async function remoteLoad(url: string, concurrency: number, seconds: number): Pr
     clearTimeout(killer);
     if (child.exitCode === null) child.kill();
     await exited;
+  }
+}
+
+/**
+ * With KBS_BENCH_PROFILE=DIR, the server's CPU profile over exactly one load level is written to
+ * DIR/kbs-<label>.cpuprofile (open it in Chrome DevTools or any .cpuprofile viewer): the ceiling measurement and
+ * start-up stay out of it.
+ */
+async function profiled<T>(label: string, run: () => Promise<T>): Promise<T> {
+  const dir = process.env.KBS_BENCH_PROFILE;
+  if (!dir) return run();
+  const { Session } = await import('node:inspector/promises');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `kbs-${label}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    console.log(`server CPU profile written to ${file}`);
   }
 }
 
@@ -440,7 +468,16 @@ export async function benchKbs(baseline: CryptoBaseline): Promise<void> {
     };
     if (PARTS.has('flows')) {
       console.log(`\n## KBS: RCAR flows, load from a separate process (server alone in this process), loopback HTTP, ${FLOW_SECONDS} s per level`);
-      for (const c of LEVELS) report(await remoteLoad(server.url, c, FLOW_SECONDS), 'process');
+      for (const c of LEVELS) report(await profiled(`flows-${c}`, () => remoteLoad(server.url, c, FLOW_SECONDS)), 'process');
+    }
+    if (PARTS.has('floor')) {
+      const floor = await startFloorServer(SECRET);
+      try {
+        console.log(`\n## KBS floor: the same load against a bare node:http server doing only the crypto (bench/kbs-floor.ts; not a KBS)`);
+        for (const c of LEVELS) report(await profiled(`floor-${c}`, () => remoteLoad(floor.url, c, FLOW_SECONDS)), 'process');
+      } finally {
+        await floor.close();
+      }
     }
     if (PARTS.has('inproc')) {
       console.log(`\n## KBS: RCAR flows, client and server in ONE process (the earlier measurement, for continuity), ${FLOW_SECONDS} s per level`);
