@@ -7,6 +7,7 @@
  * and the unavoidable cryptography cost together on this machine, so the KBS's own overhead can be read off.
  */
 import http from 'node:http';
+import Fastify from 'fastify';
 import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { encryptToTeeKey } from '../src/kbs/jwe.js';
 
@@ -15,7 +16,7 @@ export interface FloorServer {
   close(): Promise<void>;
 }
 
-export async function startFloorServer(secret: Buffer): Promise<FloorServer> {
+export async function startFloorServer(secret: Buffer, opts: { fastify?: boolean } = {}): Promise<FloorServer> {
   const signer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT' })).toString('base64url');
   const sessions = new Map<string, { nonce: string; token?: string }>();
@@ -27,10 +28,7 @@ export async function startFloorServer(secret: Buffer): Promise<FloorServer> {
     res.writeHead(status, headers).end(text);
   };
   const sessionOf = (req: http.IncomingMessage) => /kbs-session-id=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse, chunks: Buffer[]) => {
       try {
         const url = req.url ?? '';
         if (req.method === 'POST' && url === '/kbs/v0/auth') {
@@ -62,7 +60,29 @@ export async function startFloorServer(secret: Buffer): Promise<FloorServer> {
       } catch {
         json(res, 400, {});
       }
+  };
+  if (opts.fastify) {
+    // The same handler behind fastify: routing, hooks-free request/reply objects, buffer body parser.
+    const app = Fastify({ logger: false });
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    app.route({
+      method: ['GET', 'POST'],
+      url: '/kbs/v0/*',
+      handler: (req, reply) => {
+        reply.hijack();
+        handle(req.raw, reply.raw, req.body ? [req.body as Buffer] : []);
+      },
     });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : 0;
+    return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
+  }
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => handle(req, res, chunks));
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -189,7 +189,7 @@ async function profiled<T>(label: string, run: () => Promise<T>): Promise<T> {
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.setSamplingInterval', { interval: Number(process.env.KBS_BENCH_PROFILE_INTERVAL_US ?? 1000) });
   await session.post('Profiler.start');
   try {
     return await run();
@@ -471,12 +471,15 @@ export async function benchKbs(baseline: CryptoBaseline): Promise<void> {
       for (const c of LEVELS) report(await profiled(`flows-${c}`, () => remoteLoad(server.url, c, FLOW_SECONDS)), 'process');
     }
     if (PARTS.has('floor')) {
-      const floor = await startFloorServer(SECRET);
-      try {
-        console.log(`\n## KBS floor: the same load against a bare node:http server doing only the crypto (bench/kbs-floor.ts; not a KBS)`);
-        for (const c of LEVELS) report(await profiled(`floor-${c}`, () => remoteLoad(floor.url, c, FLOW_SECONDS)), 'process');
-      } finally {
-        await floor.close();
+      for (const viaFastify of [false, true]) {
+        const floor = await startFloorServer(SECRET, { fastify: viaFastify });
+        const what = viaFastify ? 'the same handler routed by fastify' : 'a bare node:http server';
+        try {
+          console.log(`\n## KBS floor: the same load against ${what} doing only the crypto of a flow (bench/kbs-floor.ts; not a KBS)`);
+          for (const c of LEVELS) report(await profiled(`floor${viaFastify ? '-fastify' : ''}-${c}`, () => remoteLoad(floor.url, c, FLOW_SECONDS)), 'process');
+        } finally {
+          await floor.close();
+        }
       }
     }
     if (PARTS.has('inproc')) {

@@ -39,30 +39,32 @@ export async function buildKbsApp(ctx: KbsContext, opts: BuildAppOptions = {}): 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  // Callback-style hooks (not async): no promise and no extra microtask per hook on every request.
-  const started = new WeakMap<object, bigint>();
+  // Callback-style hooks (not async): no promise and no extra microtask per hook on every request. Two hooks, no
+  // per-request map: the duration is fastify's own `reply.elapsedTime`, the response size its content-length.
+  const { metrics } = ctx;
+  const requestsByLabel = new Map<string, { inc(): void }>();
   app.addHook('onRequest', (req, _reply, done) => {
     if (req.url.startsWith('/kbs')) {
-      started.set(req, process.hrtime.bigint());
-      ctx.metrics.activeConnections.inc();
+      metrics.activeConnections.inc();
       const len = Number(req.headers['content-length'] ?? 0);
-      if (Number.isFinite(len)) ctx.metrics.requestSize.observe(len);
+      if (Number.isFinite(len)) metrics.requestSize.observe(len);
     }
     done();
   });
-  app.addHook('onSend', (req, _reply, payload, done) => {
-    if (started.has(req)) {
-      const size = typeof payload === 'string' ? Buffer.byteLength(payload) : Buffer.isBuffer(payload) ? payload.length : 0;
-      ctx.metrics.responseSize.observe(size);
-    }
-    done(null, payload);
-  });
   app.addHook('onResponse', (req, reply, done) => {
-    const t0 = started.get(req);
-    if (t0 !== undefined) {
-      ctx.metrics.activeConnections.dec();
-      ctx.metrics.httpDuration.observe(Number(process.hrtime.bigint() - t0) / 1e9);
-      ctx.metrics.httpRequests.inc({ method: req.method, status: String(reply.statusCode) });
+    if (req.url.startsWith('/kbs')) {
+      metrics.activeConnections.dec();
+      metrics.httpDuration.observe(reply.elapsedTime / 1000);
+      const size = Number(reply.getHeader('content-length') ?? 0);
+      metrics.responseSize.observe(Number.isFinite(size) ? size : 0);
+      const label = `${req.method} ${reply.statusCode}`;
+      let counter = requestsByLabel.get(label);
+      if (!counter) {
+        counter = metrics.httpRequests.labels({ method: req.method, status: String(reply.statusCode) });
+        // Methods and statuses are few, but bound the map anyway (methods come from clients).
+        if (requestsByLabel.size < 256) requestsByLabel.set(label, counter);
+      }
+      counter.inc();
     }
     done();
   });

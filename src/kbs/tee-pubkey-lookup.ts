@@ -9,11 +9,23 @@ export const DEFAULT_TEEKEY_PATHS = [
 
 /** RFC 6901 JSON pointer; undefined when any step is missing. */
 export function jsonPointer(doc: unknown, pointer: string): unknown {
-  if (pointer === '') return doc;
-  if (!pointer.startsWith('/')) return undefined;
+  const tokens = compilePointer(pointer);
+  return tokens === null ? undefined : resolve(doc, tokens);
+}
+
+/** A pointer split into its unescaped reference tokens once (null: not a valid pointer, never matches). */
+function compilePointer(pointer: string): string[] | null {
+  if (pointer === '') return [];
+  if (!pointer.startsWith('/')) return null;
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((raw) => raw.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function resolve(doc: unknown, tokens: readonly string[]): unknown {
   let cur: unknown = doc;
-  for (const raw of pointer.slice(1).split('/')) {
-    const token = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+  for (const token of tokens) {
     if (Array.isArray(cur)) {
       if (!/^(0|[1-9]\d*)$/.test(token)) return undefined;
       cur = cur[Number(token)];
@@ -26,10 +38,19 @@ export function jsonPointer(doc: unknown, pointer: string): unknown {
   return cur;
 }
 
-export function findTeePubKey(claims: unknown, extraPaths: string[]): unknown {
-  for (const p of [...extraPaths, ...DEFAULT_TEEKEY_PATHS]) {
-    const v = jsonPointer(claims, p);
-    if (v !== undefined && v !== null) return v;
+const DEFAULT_COMPILED = DEFAULT_TEEKEY_PATHS.map(compilePointer);
+/** Compiled `extra_teekey_paths` lists, by identity (the KBS passes the same array from its config every time). */
+const compiledExtra = new WeakMap<readonly string[], Array<string[] | null>>();
+
+export function findTeePubKey(claims: unknown, extraPaths: readonly string[]): unknown {
+  let extra = compiledExtra.get(extraPaths);
+  if (!extra) compiledExtra.set(extraPaths, (extra = extraPaths.map(compilePointer)));
+  for (const list of [extra, DEFAULT_COMPILED]) {
+    for (const tokens of list) {
+      if (tokens === null) continue;
+      const v = resolve(claims, tokens);
+      if (v !== undefined && v !== null) return v;
+    }
   }
   return undefined;
 }

@@ -192,13 +192,17 @@ test('admin: embedded token required; plugin and built-in endpoints name their v
 
 test('metrics and healthz', async (t) => {
   const { k } = await setup(t);
-  await call(k.url, 'POST', '/kbs/v0/auth', { body: '{}' });
+  const bad = await call(k.url, 'POST', '/kbs/v0/auth', { body: '{}' });
   assert.equal((await call(k.url, 'GET', '/healthz')).status, 200);
   const m = await call(k.url, 'GET', '/metrics');
   assert.equal(m.status, 200);
   for (const name of ['kbs_http_requests_total', 'kbs_http_request_duration_seconds', 'kbs_http_response_size_bytes_count 1', 'kbs_auth_errors_total 1', 'kbs_build_info']) {
     assert.ok(m.text.includes(name), name);
   }
+  // The response-size histogram holds the size of the body actually sent (Trustee put it into the request histogram).
+  const sum = /^kbs_http_response_size_bytes_sum (\d+)$/m.exec(m.text)?.[1];
+  assert.equal(Number(sum), Buffer.byteLength(bad.text), 'response size sum = bytes of the one /kbs response');
+  assert.match(m.text, new RegExp(`^kbs_http_requests_total\\{method="POST",status="${bad.status}"\\} 1$`, 'm'));
 });
 
 test('sample plugin (admin only, fixed answer); no resource plugin configured → 404', async (t) => {

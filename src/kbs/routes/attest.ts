@@ -42,7 +42,7 @@ export const attestRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app,
       ctx.metrics.attestationErrors.inc();
       throw e;
     }
-    const authed = await ctx.sessions.consumeChallenge(id, body.nonce);
+    const authed = await ctx.sessions.consumeChallenge(id, body.nonce, session);
     if (!authed) {
       ctx.metrics.attestationErrors.inc();
       throw new AttestationError('the session challenge was already used');
