@@ -14,6 +14,7 @@ import type { AttestationService } from '../as/types.js';
 import { ConfigError } from '../util/config-error.js';
 import { DEFAULT_MAX_SESSION_BYTES, DEFAULT_MAX_SESSIONS, type KbsConfig, type TlsSettings } from './config.js';
 import { SessionLimiter } from './session-limit.js';
+import { AuthRateLimiter } from './rate-limit.js';
 import { DeferredBackend } from './deferred-storage.js';
 import { DeferredStartup } from './startup.js';
 import type { KbsContext } from './context.js';
@@ -81,6 +82,15 @@ export async function createKbs(config: KbsConfig, opts: CreateKbsOptions = {}):
   const trustedKeys: KeyObject[] = [...(opts.trustedSignerKeys ?? [])];
   if (opts.as !== undefined) {
     as = opts.as ?? undefined;
+  } else if (config.attestationService?.type === 'coco_as_grpc') {
+    // A remote AS: channels connect on first use, so it being down does not stop start-up. Its signer key is not
+    // available over gRPC, so the token trust check below needs [attestation_token] material (Trustee §6.9).
+    const { GrpcAttestationService } = await import('./remote-as/grpc-client.js');
+    const { asAddr, poolSize } = config.attestationService;
+    const remote = new GrpcAttestationService({ address: asAddr, poolSize, log });
+    log.info(`attestation service: remote gRPC AS at ${asAddr.text} (pool of ${poolSize})`);
+    closers.push(() => remote.close());
+    as = remote;
   } else if (config.attestationService) {
     const { parseAsConfig } = await import('../as/config.js');
     const { createBuiltinAttestationService } = await import('../as/builtin.js');
@@ -107,7 +117,16 @@ export async function createKbs(config: KbsConfig, opts: CreateKbsOptions = {}):
       throw new ConfigError(`attestation_token.trusted_jwk_sets[${i}]`, (e as Error).message);
     }
   }
-  const tokens = new TokenVerifier({ trustedCerts, jwks, trustedKeys, insecureHeaderJwk: at.insecureHeaderJwk });
+  const tokens = new TokenVerifier({
+    trustedCerts,
+    jwks,
+    trustedKeys,
+    insecureHeaderJwk: at.insecureHeaderJwk,
+    ...(at.expectedIssuers ? { expectedIssuers: at.expectedIssuers } : {}),
+    ...(at.expectedAudiences ? { expectedAudiences: at.expectedAudiences } : {}),
+  });
+  if (at.expectedAudiences && as && config.attestationService?.type === 'coco_as_builtin' && opts.as === undefined)
+    log.warn('attestation_token.expected_audience is set, but the built-in attestation service issues tokens without "aud": the KBS will refuse them');
   if (!tokens.hasTrustMaterial)
     throw new ConfigError('attestation_token', 'no token trust material: configure trusted_certs_paths or trusted_jwk_sets (or insecure_header_jwk = true for testing)');
 
@@ -172,6 +191,8 @@ export async function createKbs(config: KbsConfig, opts: CreateKbsOptions = {}):
     payloadRequestSize: config.httpServer.payloadRequestSize,
     clock,
   };
+  const rl = config.httpServer.authRateLimit;
+  if (rl) ctx.authRateLimit = new AuthRateLimiter({ ratePerSec: rl.ratePerSec, burst: rl.burst, trustedProxies: rl.trustedProxies, now: () => clock().getTime() });
   const app = await buildKbsApp(ctx, { logger: opts.logger ?? false });
   return {
     app,

@@ -19,6 +19,8 @@ import { RE2JS } from 're2js';
 import { ConfigError, notSupportedYet } from '../util/config-error.js';
 import { TableReader, isTable, type RawTable } from './config-reader.js';
 import { parseStorageBackendConfig, parseStorageType, type StorageBackendConfig, type StorageType } from '../storage/config.js';
+import { parseCidr, type Cidr } from './rate-limit.js';
+import { DEFAULT_AS_ADDR, DEFAULT_AS_POOL_SIZE, MAX_AS_POOL_SIZE, parseAsAddress, type AsAddress } from './remote-as/address.js';
 
 export type TlsVersion = '1.2' | '1.3';
 export type TlsProfile = 'old' | 'intermediate' | 'modern' | 'custom';
@@ -44,6 +46,17 @@ export interface HttpServerConfig {
   /** Bytes (config is MiB). */
   payloadRequestSize: number;
   tls: TlsSettings;
+  /** Per-client `/auth` rate limit (ours); absent = off. */
+  authRateLimit?: AuthRateLimitSettings;
+}
+
+export interface AuthRateLimitSettings {
+  /** `auth_rate_limit`: requests per second per client (> 0). */
+  ratePerSec: number;
+  /** `auth_rate_burst`: bucket size. */
+  burst: number;
+  /** `trusted_proxies`: peers whose X-Forwarded-For is believed. */
+  trustedProxies: Cidr[];
 }
 
 export interface AttestationTokenConfig {
@@ -51,6 +64,10 @@ export interface AttestationTokenConfig {
   trustedJwkSets: string[];
   extraTeekeyPaths: string[];
   insecureHeaderJwk: boolean;
+  /** (ours) `expected_issuer`: the token's `iss` must be one of these; absent = not checked. */
+  expectedIssuers?: string[];
+  /** (ours) `expected_audience`: the token's `aud` must contain one of these; absent = not checked. */
+  expectedAudiences?: string[];
 }
 
 export interface BuiltinAsSettings {
@@ -67,6 +84,25 @@ export interface BuiltinAsSettings {
   /** The rest of `[attestation_service]`, handed to the AS's own config parser. */
   asConfig: RawTable;
 }
+
+/**
+ * `type = "coco_as_grpc"`: a remote Attestation Service over Trustee's gRPC API (specs/trustee.md §3.3), driven by
+ * src/kbs/remote-as/grpc-client.ts. The KBS then needs `[attestation_token]` trust material for the AS's tokens.
+ */
+export interface GrpcAsSettings {
+  type: 'coco_as_grpc';
+  timeoutMin: number;
+  maxSessions: number;
+  maxSessionBytes: number;
+  /** `as_addr` (default `http://127.0.0.1:50004`). */
+  asAddr: AsAddress;
+  /** `pool_size`: channels to the AS, used in turn (default 100, 1..1000). */
+  poolSize: number;
+  /** No AS config of our own here (kept in the union so `settings.asConfig` reads stay well-typed). */
+  asConfig?: undefined;
+}
+
+export type AttestationServiceSettings = BuiltinAsSettings | GrpcAsSettings;
 
 export interface IdentityProviderConfig {
   issuer?: string;
@@ -104,7 +140,7 @@ export interface KbsConfig {
   httpServer: HttpServerConfig;
   attestationToken: AttestationTokenConfig;
   /** Absent: resource-only KBS (passport mode, no /auth, /attest). */
-  attestationService?: BuiltinAsSettings;
+  attestationService?: AttestationServiceSettings;
   admin: AdminConfig;
   storage: StorageBackendConfig;
   sessionStorageType?: StorageType;
@@ -199,18 +235,30 @@ export function parseKbsConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   return { dataDir, httpServer, attestationToken, attestationService, admin, storage, sessionStorageType, plugins, jwe, warnings };
 }
 
-function parseAttestationService(t: TableReader | undefined, present: boolean): BuiltinAsSettings | undefined {
+function parseAttestationService(t: TableReader | undefined, present: boolean): AttestationServiceSettings | undefined {
   if (!t) return present ? undefined : { type: 'coco_as_builtin', timeoutMin: 5, maxSessions: DEFAULT_MAX_SESSIONS, maxSessionBytes: DEFAULT_MAX_SESSION_BYTES, asConfig: {} };
   const type = t.string('type') ?? 'coco_as_builtin';
   const normalized = ({ coco_as_builtin: 'builtin', CoCoASBuiltIn: 'builtin', coco_as_grpc: 'grpc', CoCoASGrpc: 'grpc', intel_ta: 'ita', IntelTA: 'ita', none: 'none' } as Record<string, string>)[type];
   if (normalized === undefined) throw new ConfigError(t.key('type'), `unknown attestation service type "${type}"`);
-  if (normalized === 'grpc' || normalized === 'ita') throw notSupportedYet(t.key('type'));
+  if (normalized === 'ita') throw notSupportedYet(t.key('type'));
   const timeoutMin = t.int('timeout', 1, 24 * 60) ?? 5;
   const maxSessions = t.int('max_sessions', 1, 100_000_000) ?? DEFAULT_MAX_SESSIONS;
   const maxSessionBytes = t.int('max_session_bytes', 1024 * 1024, Number.MAX_SAFE_INTEGER) ?? DEFAULT_MAX_SESSION_BYTES;
   if (normalized === 'none') {
     t.done();
     return undefined;
+  }
+  if (normalized === 'grpc') {
+    const addrText = t.string('as_addr') ?? DEFAULT_AS_ADDR;
+    let asAddr: AsAddress;
+    try {
+      asAddr = parseAsAddress(addrText);
+    } catch (e) {
+      throw new ConfigError(t.key('as_addr'), (e as Error).message);
+    }
+    const poolSize = t.int('pool_size', 1, MAX_AS_POOL_SIZE) ?? DEFAULT_AS_POOL_SIZE;
+    t.done();
+    return { type: 'coco_as_grpc', timeoutMin, maxSessions, maxSessionBytes, asAddr, poolSize };
   }
   // The remaining keys belong to the AS; its parser (src/as/config.ts) names unknown ones.
   const asConfig: RawTable = {};
@@ -260,6 +308,7 @@ function parseHttpServer(t: TableReader | undefined, warnings: string[]): HttpSe
   const max = tlsVersion(r.string('tls_max_version'), r.key('tls_max_version'));
   const ciphers = r.string('tls_ciphers');
   const groups = r.string('tls_groups');
+  const authRateLimit = parseAuthRateLimit(r);
   if (profile !== 'custom' && (min || max || ciphers))
     throw new ConfigError(r.key('tls_profile'), 'tls_min_version, tls_max_version and tls_ciphers need tls_profile = "custom"');
   const tls: TlsSettings = {
@@ -280,7 +329,31 @@ function parseHttpServer(t: TableReader | undefined, warnings: string[]): HttpSe
     if (open) throw new ConfigError(r.key('insecure_http'), `socket ${open.host}:${open.port} is not loopback: configure private_key/certificate or set insecure_http = true`);
   }
   if (!tlsOn && insecureHttp) warnings.push('http_server.insecure_http = true: serving plain HTTP');
-  return { sockets, insecureHttp, privateKeyPath, certificatePath, payloadRequestSize: payloadMiB * MIB, tls };
+  return { sockets, insecureHttp, privateKeyPath, certificatePath, payloadRequestSize: payloadMiB * MIB, tls, ...(authRateLimit ? { authRateLimit } : {}) };
+}
+
+/** Upper bound of `auth_rate_limit` / `auth_rate_burst` (a typo guard; far above any useful value). */
+const MAX_AUTH_RATE = 1_000_000;
+
+/**
+ * `auth_rate_limit` (float, 0 or absent = off), `auth_rate_burst`, `trusted_proxies`: Keybroker extensions. Burst and
+ * proxies are checked even while the limit is off, so turning it on later cannot reveal a bad value.
+ */
+function parseAuthRateLimit(r: TableReader): AuthRateLimitSettings | undefined {
+  let rate = r.take('auth_rate_limit');
+  if (typeof rate === 'bigint') rate = Number(rate);
+  if (rate !== undefined && (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > MAX_AUTH_RATE))
+    throw new ConfigError(r.key('auth_rate_limit'), `must be a number of requests per second, > 0 and ≤ ${MAX_AUTH_RATE} (0 = off)`);
+  const burstRaw = r.int('auth_rate_burst', 1, MAX_AUTH_RATE);
+  const trustedProxies = (r.stringArray('trusted_proxies') ?? []).map((p, i) => {
+    try {
+      return parseCidr(p);
+    } catch (e) {
+      throw new ConfigError(`${r.key('trusted_proxies')}[${i}]`, (e as Error).message);
+    }
+  });
+  if (rate === undefined || rate === 0) return undefined;
+  return { ratePerSec: rate, burst: burstRaw ?? Math.max(1, Math.ceil(rate)), trustedProxies };
 }
 
 function parseAttestationToken(t: TableReader | undefined, warnings: string[]): AttestationTokenConfig {
@@ -291,6 +364,10 @@ function parseAttestationToken(t: TableReader | undefined, warnings: string[]): 
     extraTeekeyPaths: r.stringArray('extra_teekey_paths') ?? [],
     insecureHeaderJwk: r.bool('insecure_header_jwk') ?? false,
   };
+  const expectedIssuers = stringOrList(r, 'expected_issuer');
+  if (expectedIssuers) cfg.expectedIssuers = expectedIssuers;
+  const expectedAudiences = stringOrList(r, 'expected_audience');
+  if (expectedAudiences) cfg.expectedAudiences = expectedAudiences;
   cfg.extraTeekeyPaths.forEach((p, i) => {
     if (p !== '' && !p.startsWith('/')) throw new ConfigError(`${r.key('extra_teekey_paths')}[${i}]`, 'must be a JSON pointer starting with "/"');
   });
@@ -300,6 +377,16 @@ function parseAttestationToken(t: TableReader | undefined, warnings: string[]): 
   r.done();
   if (cfg.insecureHeaderJwk) warnings.push('attestation_token.insecure_header_jwk = true: any token signer key in the JWT header is trusted');
   return cfg;
+}
+
+/** A string or a non-empty list of non-empty strings, as a list; undefined when absent. */
+function stringOrList(r: TableReader, name: string): string[] | undefined {
+  const v = r.take(name);
+  if (v === undefined) return undefined;
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === 'string' && x !== ''))
+    throw new ConfigError(r.key(name), 'expected a non-empty string or a non-empty array of non-empty strings');
+  return list as string[];
 }
 
 function parseAdmin(t: TableReader | undefined, warnings: string[]): AdminConfig {

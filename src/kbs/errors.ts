@@ -23,7 +23,9 @@ export type KbsErrorVariant =
   | 'PrometheusError'
   | 'PayloadTooLarge'
   | 'StorageUnavailable'
-  | 'TooManySessions';
+  | 'AttestationServiceUnavailable'
+  | 'TooManySessions'
+  | 'TooManyRequests';
 
 export abstract class KbsError extends Error {
   abstract readonly variant: KbsErrorVariant;
@@ -96,12 +98,27 @@ export class StorageUnavailable extends KbsError {
   override readonly status = 503;
 }
 
+/** Not a Trustee variant: the remote attestation service (`coco_as_grpc`) did not answer; retry later. */
+export class AttestationServiceUnavailable extends KbsError {
+  readonly variant = 'AttestationServiceUnavailable' as const;
+  override readonly status = 503;
+}
+
 /**
  * Not a Trustee variant (Trustee has no session cap): this instance already holds `max_sessions` live RCAR
  * sessions. 429 so clients back off; nothing was stored.
  */
 export class TooManySessions extends KbsError {
   readonly variant = 'TooManySessions' as const;
+  override readonly status = 429;
+}
+
+/**
+ * Not a Trustee variant (Trustee has no rate limit): this client sent `/auth` faster than
+ * `[http_server] auth_rate_limit` allows. 429 with Retry-After; nothing was stored.
+ */
+export class TooManyRequests extends KbsError {
+  readonly variant = 'TooManyRequests' as const;
   override readonly status = 429;
 }
 

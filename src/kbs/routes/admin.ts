@@ -9,7 +9,7 @@ import { AdminDenied } from '../admin.js';
 import { parseSetResourcePolicyBody } from '../resource-policy.js';
 import type { KbsContext } from '../context.js';
 import { bodyBytes } from './body.js';
-import { asAttestationError } from './as-errors.js';
+import { asAttestationError, remoteAsUnavailable } from './as-errors.js';
 import { AttestationServiceError } from '../../as/errors.js';
 
 const POLICY_ID = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
@@ -91,6 +91,8 @@ export const adminRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app, 
 
 function rvpsError(e: unknown): Error {
   if (e instanceof AttestationServiceError) return new RvpsError(e.message);
+  const unavailable = remoteAsUnavailable(e);
+  if (unavailable) return unavailable;
   if (e instanceof Error && e.name === 'StorageUnavailableError') return e;
   return new RvpsError('reference value operation failed');
 }

@@ -18,6 +18,7 @@ export const authRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app, {
   app.post('/kbs/v0/auth', { bodyLimit: Math.min(AUTH_BODY_LIMIT, ctx.payloadRequestSize) }, async (req, reply) => {
     ctx.metrics.authRequests.inc();
     try {
+      if (ctx.authRateLimit !== undefined) ctx.authRateLimit.enforce(req.socket.remoteAddress, req.headers['x-forwarded-for'], reply);
       const request = parseAuthRequest(bodyBytes(req));
       let extra: unknown;
       try {

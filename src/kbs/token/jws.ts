@@ -74,9 +74,11 @@ export interface JwtCheck {
   clockToleranceS: number;
 }
 
-/** Verifies signature and time claims; returns the claims object. */
-export function verifyJwt(token: string, key: KeyObject, check: JwtCheck): Record<string, unknown> {
-  const header = decodeJwsHeader(token);
+/**
+ * Verifies signature and time claims; returns the claims object. `header`: what `decodeJwsHeader(token)` returned for
+ * this same token, when the caller already decoded it (to pick the key), so it is not decoded twice.
+ */
+export function verifyJwt(token: string, key: KeyObject, check: JwtCheck, header: Record<string, unknown> = decodeJwsHeader(token)): Record<string, unknown> {
   const params = PARAMS[check.alg];
   if (params === undefined || header.alg !== check.alg) throw new JwtError('ERR_JOSE_ALG_NOT_ALLOWED', 'JWS "alg" is not the expected algorithm');
   // RFC 7515 §4.1.11: extensions we do not implement must be refused; RFC 7797 unencoded payloads are not JWTs.

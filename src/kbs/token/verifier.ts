@@ -5,6 +5,7 @@
  *  - else header `kid` looked up in `trusted_jwk_sets`.
  * Only asymmetric algorithms are accepted (no `none`, no HS* — so a public key can never be used as an HMAC secret),
  * the key type must fit the algorithm, and `exp` is required (60 s leeway, as Trustee's jsonwebtoken default).
+ * `iss` / `aud` are checked only when `expected_issuer` / `expected_audience` are configured (ours; Trustee has none).
  */
 import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import type { JWTPayload } from 'jose';
@@ -24,6 +25,10 @@ export interface TokenTrust {
   /** Keys trusted directly when they appear as header `jwk` (the built-in AS's signer). */
   trustedKeys: KeyObject[];
   insecureHeaderJwk: boolean;
+  /** `[attestation_token] expected_issuer`: `iss` must be one of these. Absent: not checked (Trustee parity). */
+  expectedIssuers?: readonly string[];
+  /** `[attestation_token] expected_audience`: `aud` (string or array) must contain one of these. Absent: not checked. */
+  expectedAudiences?: readonly string[];
 }
 
 export type TokenClaims = JWTPayload & Record<string, unknown>;
@@ -85,6 +90,8 @@ export const CHAIN_CACHE_SIZE = 256;
 
 export class TokenVerifier {
   private readonly trustedSpki: Buffer[];
+  /** Set only when `iss` or `aud` is checked, so the common case costs one branch per token. */
+  private readonly claimChecks: { issuers?: ReadonlySet<string>; audiences?: ReadonlySet<string> } | undefined;
   /** canonical JWK text → imported key (header `jwk` and JWKS entries alike). */
   private readonly keys = new BoundedCache<string, KeyEntry>(KEY_CACHE_SIZE);
   /**
@@ -96,6 +103,11 @@ export class TokenVerifier {
 
   constructor(private readonly trust: TokenTrust) {
     this.trustedSpki = trust.trustedKeys.map(spkiOf);
+    const { expectedIssuers: iss, expectedAudiences: aud } = trust;
+    this.claimChecks =
+      iss === undefined && aud === undefined
+        ? undefined
+        : { ...(iss !== undefined ? { issuers: new Set(iss) } : {}), ...(aud !== undefined ? { audiences: new Set(aud) } : {}) };
   }
 
   private keyEntry(jwk: Record<string, unknown>): { entry: KeyEntry; id: string } {
@@ -135,12 +147,15 @@ export class TokenVerifier {
     const alg = header.alg;
     if (typeof alg !== 'string' || !ALGS.has(alg)) throw new TokenVerifierError(`token algorithm "${String(alg)}" is not accepted`);
     const key = this.signerKey(header, alg, now);
+    let claims: TokenClaims;
     try {
-      return verifyJwt(token, key, { alg, now, clockToleranceS: CLOCK_LEEWAY_S }) as TokenClaims;
+      claims = verifyJwt(token, key, { alg, now, clockToleranceS: CLOCK_LEEWAY_S }, header) as TokenClaims;
     } catch (e) {
       const code = e instanceof JwtError ? e.code : 'ERR_JWT';
       throw new TokenVerifierError(`token verification failed (${code})`);
     }
+    if (this.claimChecks !== undefined) checkIssuerAudience(claims, this.claimChecks);
+    return claims;
   }
 
   private signerKey(header: Record<string, unknown>, alg: string, now: Date): KeyObject {
@@ -169,5 +184,21 @@ export class TokenVerifier {
     const { entry } = this.keyEntry(found);
     if (!keyFitsAlg(entry.key, alg)) throw new TokenVerifierError(`token signer key type does not fit algorithm ${alg}`);
     return entry.key;
+  }
+}
+
+/**
+ * Opt-in `iss` / `aud` checks (RFC 7519 §4.1.1, §4.1.3), after signature and time: a token from a trusted signer can
+ * still be meant for another relying party. The messages name the claim and the config key, never the token's value.
+ */
+function checkIssuerAudience(claims: TokenClaims, c: { issuers?: ReadonlySet<string>; audiences?: ReadonlySet<string> }): void {
+  if (c.issuers !== undefined) {
+    const iss = claims.iss;
+    if (typeof iss !== 'string' || !c.issuers.has(iss)) throw new TokenVerifierError('token "iss" claim is missing or not one of attestation_token.expected_issuer');
+  }
+  if (c.audiences !== undefined) {
+    const aud: unknown = claims.aud;
+    const ok = typeof aud === 'string' ? c.audiences.has(aud) : Array.isArray(aud) && aud.some((a) => typeof a === 'string' && c.audiences!.has(a));
+    if (!ok) throw new TokenVerifierError('token "aud" claim is missing or does not contain any of attestation_token.expected_audience');
   }
 }
