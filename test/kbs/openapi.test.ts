@@ -56,3 +56,20 @@ test('unsupported methods on known paths are 405, unknown paths 404', async (t) 
   assert.equal((await call(k.url, 'PATCH', '/kbs/v0/resource/a/b/c')).status, 405);
   assert.equal((await call(k.url, 'GET', '/nothing')).status, 404);
 });
+
+test('a rate-limited /auth answers the documented 429 with Retry-After', async (t) => {
+  const k = await startKbs({ http_server: { auth_rate_limit: 0.01, auth_rate_burst: 1 } });
+  t.after(() => k.stop());
+  const body = JSON.stringify({ version: '0.4.0', tee: 'sample', 'extra-params': '' });
+  const statuses: number[] = [];
+  let last;
+  for (let i = 0; i < 3; i++) {
+    last = await call(k.url, 'POST', '/kbs/v0/auth', { body, headers: { 'content-type': 'application/json' } });
+    statuses.push(last.status);
+  }
+  assert.deepEqual(statuses, [200, 429, 429]);
+  const documented = Object.keys(spec.paths['/kbs/v0/auth']!.post!.responses);
+  assert.ok(documented.includes('429'));
+  assert.match(last!.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+  assert.match(last!.headers.get('content-type') ?? '', /application\/problem\+json/);
+});
