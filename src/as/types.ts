@@ -41,6 +41,12 @@ export interface AttestationService {
   /** RVPS `Message` JSON text (§5.1). */
   registerReferenceValue(message: string): Promise<void>;
   queryReferenceValue(id: string): Promise<Json | undefined>;
+  /**
+   * The challenge's `extra-params` for this TEE (the hash negotiation of specs/trustee.md §2.1), when the backend
+   * decides it (Intel Trust Authority); absent: the KBS's own rule (sha512 for SE, `""` otherwise). May throw an
+   * AttestationServiceError when the client supports no acceptable hash.
+   */
+  challengeExtraParams?(tee: string, extraParams: unknown): unknown;
   /** Only IBM SE returns non-empty; others `""`. */
   generateSupplementalChallenge(tee: string, teeParameters: string): Promise<string>;
 }

@@ -91,6 +91,11 @@ export async function createKbs(config: KbsConfig, opts: CreateKbsOptions = {}):
     log.info(`attestation service: remote gRPC AS at ${asAddr.text} (pool of ${poolSize})`);
     closers.push(() => remote.close());
     as = remote;
+  } else if (config.attestationService?.type === 'intel_ta') {
+    // Intel Trust Authority: certs_file is loaded now (a bad one stops start-up naming the key); ITA itself is first
+    // asked at /attest. Its tokens reach resource requests only through [attestation_token] trusted_jwk_sets.
+    const { createItaAttestationService } = await import('./remote-as/ita.js');
+    as = await createItaAttestationService(config.attestationService, { fetch: fetchImpl, kbsVersion: KBS_VERSION, log, trustedJwkSets: config.attestationToken.trustedJwkSets });
   } else if (config.attestationService) {
     const { parseAsConfig } = await import('../as/config.js');
     const { createBuiltinAttestationService } = await import('../as/builtin.js');

@@ -21,6 +21,7 @@ import { TableReader, isTable, type RawTable } from './config-reader.js';
 import { parseStorageBackendConfig, parseStorageType, type StorageBackendConfig, type StorageType } from '../storage/config.js';
 import { parseCidr, type Cidr } from './rate-limit.js';
 import { DEFAULT_AS_ADDR, DEFAULT_AS_POOL_SIZE, MAX_AS_POOL_SIZE, parseAsAddress, type AsAddress } from './remote-as/address.js';
+import { checkItaCertsFile, parseItaBaseUrl, SecretString, type ItaConfig } from './remote-as/ita.js';
 
 export type TlsVersion = '1.2' | '1.3';
 export type TlsProfile = 'old' | 'intermediate' | 'modern' | 'custom';
@@ -102,7 +103,19 @@ export interface GrpcAsSettings {
   asConfig?: undefined;
 }
 
-export type AttestationServiceSettings = BuiltinAsSettings | GrpcAsSettings;
+/**
+ * `type = "intel_ta"`: Intel Trust Authority (specs/trustee.md §6.8), driven by src/kbs/remote-as/ita.ts. Its tokens
+ * are verified against `certs_file` at /attest; resource requests need the same JWKS in `trusted_jwk_sets`.
+ */
+export interface ItaAsSettings extends ItaConfig {
+  type: 'intel_ta';
+  timeoutMin: number;
+  maxSessions: number;
+  maxSessionBytes: number;
+  asConfig?: undefined;
+}
+
+export type AttestationServiceSettings = BuiltinAsSettings | GrpcAsSettings | ItaAsSettings;
 
 export interface IdentityProviderConfig {
   issuer?: string;
@@ -221,7 +234,7 @@ export function parseKbsConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   const warnings: string[] = [];
   const dataDir = resolve(top.string('data_dir') ?? defaultDataDir(env));
 
-  const attestationService = parseAttestationService(top.table('attestation_service'), top.has('attestation_service'));
+  const attestationService = parseAttestationService(top.table('attestation_service'), top.has('attestation_service'), warnings);
   const httpServer = parseHttpServer(top.table('http_server'), warnings);
   const attestationToken = parseAttestationToken(top.table('attestation_token'), warnings);
   const admin = parseAdmin(top.table('admin'), warnings);
@@ -235,12 +248,11 @@ export function parseKbsConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   return { dataDir, httpServer, attestationToken, attestationService, admin, storage, sessionStorageType, plugins, jwe, warnings };
 }
 
-function parseAttestationService(t: TableReader | undefined, present: boolean): AttestationServiceSettings | undefined {
+function parseAttestationService(t: TableReader | undefined, present: boolean, warnings: string[]): AttestationServiceSettings | undefined {
   if (!t) return present ? undefined : { type: 'coco_as_builtin', timeoutMin: 5, maxSessions: DEFAULT_MAX_SESSIONS, maxSessionBytes: DEFAULT_MAX_SESSION_BYTES, asConfig: {} };
   const type = t.string('type') ?? 'coco_as_builtin';
   const normalized = ({ coco_as_builtin: 'builtin', CoCoASBuiltIn: 'builtin', coco_as_grpc: 'grpc', CoCoASGrpc: 'grpc', intel_ta: 'ita', IntelTA: 'ita', none: 'none' } as Record<string, string>)[type];
   if (normalized === undefined) throw new ConfigError(t.key('type'), `unknown attestation service type "${type}"`);
-  if (normalized === 'ita') throw notSupportedYet(t.key('type'));
   const timeoutMin = t.int('timeout', 1, 24 * 60) ?? 5;
   const maxSessions = t.int('max_sessions', 1, 100_000_000) ?? DEFAULT_MAX_SESSIONS;
   const maxSessionBytes = t.int('max_session_bytes', 1024 * 1024, Number.MAX_SAFE_INTEGER) ?? DEFAULT_MAX_SESSION_BYTES;
@@ -260,6 +272,7 @@ function parseAttestationService(t: TableReader | undefined, present: boolean): 
     t.done();
     return { type: 'coco_as_grpc', timeoutMin, maxSessions, maxSessionBytes, asAddr, poolSize };
   }
+  if (normalized === 'ita') return { type: 'intel_ta', timeoutMin, maxSessions, maxSessionBytes, ...parseIta(t, warnings) };
   // The remaining keys belong to the AS; its parser (src/as/config.ts) names unknown ones.
   const asConfig: RawTable = {};
   for (const [k, v] of Object.entries(t.raw)) {
@@ -269,6 +282,34 @@ function parseAttestationService(t: TableReader | undefined, present: boolean): 
   }
   t.done();
   return { type: 'coco_as_builtin', timeoutMin, maxSessions, maxSessionBytes, asConfig };
+}
+
+/** The `intel_ta` keys. `api_key` is a secret: errors name the key, never its value. */
+function parseIta(t: TableReader, warnings: string[]): ItaConfig {
+  const baseText = t.requiredString('base_url');
+  let base;
+  try {
+    base = parseItaBaseUrl(baseText);
+  } catch (e) {
+    throw new ConfigError(t.key('base_url'), (e as Error).message);
+  }
+  if (base.insecure) warnings.push(`${t.key('base_url')} = "${base.url}" is plain http://: the ITA API key and the evidence travel unencrypted (loopback only; use https:// in production)`);
+  const apiKey = t.requiredString('api_key');
+  if (apiKey.trim() === '') throw new ConfigError(t.key('api_key'), 'must not be empty');
+  if (/[^\u0020-\u007e]/.test(apiKey)) throw new ConfigError(t.key('api_key'), 'must be printable ASCII (it is sent as an HTTP header)');
+  const certsFile = t.requiredString('certs_file');
+  try {
+    checkItaCertsFile(certsFile);
+  } catch (e) {
+    throw new ConfigError(t.key('certs_file'), (e as Error).message);
+  }
+  const policyIds = t.stringArray('policy_ids') ?? [];
+  policyIds.forEach((id, i) => {
+    if (id.trim() === '') throw new ConfigError(`${t.key('policy_ids')}[${i}]`, 'must not be empty');
+  });
+  const allowUnmatchedPolicy = t.bool('allow_unmatched_policy') ?? false;
+  t.done();
+  return { baseUrl: base.url, apiKey: new SecretString(apiKey), certsFile, policyIds, allowUnmatchedPolicy };
 }
 
 function parseSocket(s: string, key: string): SocketAddr {

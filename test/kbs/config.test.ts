@@ -25,9 +25,11 @@ const EXPECT: Record<string, string | null> = {
   'configs/coco-as-grpc-1.toml': null,
   'configs/coco-as-grpc-2.toml': null,
   'configs/coco-as-grpc-3.toml': null,
-  'configs/intel-ta-1.toml': 'attestation_service.type',
-  'configs/intel-ta-2.toml': 'attestation_service.type',
-  'configs/intel-ta-3.toml': 'attestation_service.type',
+  // intel_ta parses; intel-ta-1's base_url "example.io" has no scheme (Trustee would fail on it at the first /attest).
+  // Start-up with intel-ta-2/3 loads certs_file from the network: test/kbs/remote-as-ita.test.ts covers start-up.
+  'configs/intel-ta-1.toml': 'attestation_service.base_url',
+  'configs/intel-ta-2.toml': null,
+  'configs/intel-ta-3.toml': null,
   'configs/tls-profile-custom-pqc.toml': null,
   'configs/tls-profile-custom.toml': null,
   'configs/tls-profile-intermediate.toml': null,
@@ -46,7 +48,7 @@ for (const [file, key] of Object.entries(EXPECT)) {
   const [dir, name] = file.split('/') as [string, string];
   test(`Trustee config ${file} ${key ? `fails naming ${key}` : 'loads'}`, { skip: testdataSkip('kbs') }, () => {
     if (key === null) load(dir, name);
-    else assert.throws(() => load(dir, name), (e: unknown) => e instanceof ConfigError && e.key === key && /not supported yet|required/.test(e.message));
+    else assert.throws(() => load(dir, name), (e: unknown) => e instanceof ConfigError && e.key === key && /not supported yet|required|is not a URL/.test(e.message));
   });
 }
 

@@ -28,7 +28,15 @@ export const authRoutes: FastifyPluginAsync<{ ctx: KbsContext }> = async (app, {
       }
       // SE returns its attestation request as the nonce; every other TEE gets 32 random bytes.
       const nonce = request.tee === 'se' && typeof extra === 'string' && extra !== '' ? extra : newNonce();
-      const challenge = { nonce, 'extra-params': challengeExtraParams(request.tee, request.extraParams) };
+      let extraOut: unknown;
+      if (as.challengeExtraParams) {
+        try {
+          extraOut = as.challengeExtraParams(request.tee, request.extraParams);
+        } catch (e) {
+          throw asAttestationError(e, 'hash negotiation failed');
+        }
+      } else extraOut = challengeExtraParams(request.tee, request.extraParams);
+      const challenge = { nonce, 'extra-params': extraOut };
       const session = await ctx.sessions.create({ version: request.version, tee: request.tee, 'extra-params': request.extraParams }, challenge);
       ctx.metrics.authSuccesses.inc();
       reply.header('set-cookie', sessionCookie(session.id, session.timeout));
