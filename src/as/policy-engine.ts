@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { compile } from '../rego/index.js';
 import type { BuiltinDef, CompiledPolicy } from '../rego/index.js';
-import { fromJSON } from '../rego/value.js';
+import { fromJSON, type Value } from '../rego/value.js';
 import type { Json } from '../verifiers/types.js';
 import { AttestationServiceError } from './errors.js';
 
@@ -29,10 +29,13 @@ export interface AttestationPolicy {
   evaluate(input: Json, referenceValues: ReadonlyMap<string, Json>, now: Date): PolicyResult;
 }
 
+const QUERIES = ['data.policy.trust_claims', 'data.policy.extensions'] as const;
+
 /** Compile a policy; throws ERR_AS_POLICY_INVALID with the engine's message (it names line/column, never secrets). */
 export function compileAttestationPolicy(id: string, source: string): AttestationPolicy {
-  // The map the built-in reads; replaced for each (synchronous) evaluation.
+  // The map the built-in reads; replaced for each (synchronous) evaluation, with the Rego values converted so far.
   let current: ReadonlyMap<string, Json> = new Map();
+  let converted = new Map<string, Value>();
   const queryRv: BuiltinDef = {
     name: 'query_reference_value',
     args: ['string'],
@@ -40,8 +43,13 @@ export function compileAttestationPolicy(id: string, source: string): Attestatio
     fn: (args) => {
       const key = args[0];
       if (typeof key !== 'string') return null;
-      const v = current.get(key);
-      return v === undefined ? null : fromJSON(v);
+      let v = converted.get(key);
+      if (v === undefined) {
+        const j = current.get(key);
+        v = j === undefined ? null : fromJSON(j);
+        converted.set(key, v);
+      }
+      return v;
     },
   };
   let compiled: CompiledPolicy;
@@ -57,14 +65,16 @@ export function compileAttestationPolicy(id: string, source: string): Attestatio
     referenceValueIds: () => (constIds === null ? 'all' : [...constIds]),
     evaluate(input, referenceValues, now) {
       current = referenceValues;
+      converted = new Map();
       try {
-        const trustClaims = compiled.evaluate('data.policy.trust_claims', { input, now });
-        const extensions = compiled.evaluate('data.policy.extensions', { input, now });
+        // one evaluation context for both documents: rules they share are evaluated once
+        const [trustClaims, extensions] = compiled.evaluateMany(QUERIES, { input, now });
         return { trustClaims, extensions };
       } catch (e) {
         throw new AttestationServiceError('ERR_AS_POLICY_EVAL', `policy "${id}" failed: ${(e as Error).message}`, { cause: e });
       } finally {
         current = new Map();
+        converted = new Map();
       }
     },
   };

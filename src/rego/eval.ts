@@ -31,9 +31,34 @@ export interface EvalConfig {
   maxMs: number;
   maxDepth: number;
   strict: boolean;
-  nowNs: bigint;
+  /** The evaluation's clock, ms since the epoch (time.now_ns is this × 10^6). */
+  nowMs: number;
   /** Receives print() output; print is a no-op without it. */
   print?: (line: string) => void;
+}
+
+/** The built-ins' view of one evaluation (a class: no closure per evaluation; the cache map is made on first use). */
+class EvalBuiltinContext implements BuiltinContext {
+  private ns: bigint | undefined;
+  private map: Map<string, unknown> | undefined;
+  constructor(private readonly ms: number) {}
+  nowNs(): bigint {
+    return (this.ns ??= BigInt(this.ms) * 1_000_000n);
+  }
+  get cache(): Map<string, unknown> {
+    return (this.map ??= new Map());
+  }
+  get seed(): string {
+    return String(this.nowNs());
+  }
+}
+
+/** Collects the values of a complete rule's or a function's definitions; a second, different value is a conflict. */
+interface ValueSink {
+  result: Value | undefined;
+  loc: Location | undefined;
+  /** Conflict message: complete rule or function. */
+  fn: boolean;
 }
 
 export class Evaluator {
@@ -56,8 +81,7 @@ export class Evaluator {
     this.input = input;
     this.data = data;
     this.deadline = Date.now() + cfg.maxMs;
-    const nowNs = cfg.nowNs;
-    this.bctx = { nowNs: () => nowNs, cache: new Map(), seed: String(nowNs) };
+    this.bctx = new EvalBuiltinContext(cfg.nowMs);
   }
 
   // ---------------------------------------------------------------- limits
@@ -86,18 +110,9 @@ export class Evaluator {
           continue;
         }
         if (det === 2 || det === 3) {
-          this.tick(e.loc);
-          const u = e as Expr & { kind: 'assign' | 'unify' };
-          const name = ((det === 2 ? u.left : u.right) as { name: string }).name;
-          const v = this.firstValue(det === 2 ? u.right : u.left, env);
-          if (v === undefined) return false;
-          const cur = env.get(name);
-          if (cur !== undefined) {
-            if (!equal(cur, v)) return false;
-            continue;
-          }
-          env.set(name, v);
-          (assigned ??= []).push(name);
+          const r = this.detAssign(e, env);
+          if (r === false) return false;
+          if (r !== true) (assigned ??= []).push(r);
           continue;
         }
         break;
@@ -117,8 +132,13 @@ export class Evaluator {
 
   private evalExprNoWith(e: Expr, env: Env, k: K): boolean {
     switch (e.kind) {
-      case 'term':
-        return this.evalTerm(e.term, env, (v) => (v === false ? false : k()));
+      case 'term': {
+        if (isSingle(e.term, env)) {
+          const v = this.value(e.term, env);
+          return v === undefined || v === false ? false : k();
+        }
+        return this.evalTermCPS(e.term, env, (v) => (v === false ? false : k()));
+      }
       case 'unify':
       case 'assign':
         return this.unifyTT(e.left, e.right, env, k);
@@ -216,12 +236,159 @@ export class Evaluator {
   }
 
   firstValue(t: Term, env: Env): Value | undefined {
+    if (isSingle(t, env)) return this.value(t, env);
+    return this.cpsFirst(t, env);
+  }
+
+  /** First value of a term through the continuation-passing evaluator (no direct shortcut at the top). */
+  private cpsFirst(t: Term, env: Env): Value | undefined {
     let out: Value | undefined;
-    this.evalTerm(t, env, (v) => {
+    this.evalTermCPS(t, env, (v) => {
       out = v;
       return true;
     });
     return out;
+  }
+
+  // ---------------------------------------------------------------- direct evaluation of single-valued terms
+
+  /**
+   * The value of a term that yields at most one value (`isSingle`), computed directly, without continuations.
+   * Evaluates the same sub-terms in the same order as the continuation-passing path; anything unusual (data
+   * overrides from `with`, mocked functions, comprehensions, rego.parse_module) goes through that path.
+   */
+  private value(t: Term, env: Env): Value | undefined {
+    switch (t.type) {
+      case 'scalar':
+        return t.value;
+      case 'var': {
+        const v = env.get(t.name);
+        if (v !== undefined) return v;
+        if (t.name === 'input') return this.input;
+        if (t.name === 'data') return this.docOf(this.compiled.root, this.data);
+        throw new RegoError('rego_unsafe_var_error', `var ${t.name} is unsafe`, t.loc);
+      }
+      case 'ref':
+        return this.refValue(t, env);
+      case 'array': {
+        const cv = (t as { cv?: Value }).cv;
+        if (cv !== undefined) return cv;
+        const items = t.items;
+        const out: Value[] = new Array(items.length);
+        for (let i = 0; i < items.length; i++) {
+          const v = this.value(items[i]!, env);
+          if (v === undefined) return undefined;
+          out[i] = v;
+        }
+        return out;
+      }
+      case 'set': {
+        const cv = (t as { cv?: Value }).cv;
+        if (cv !== undefined) return cv;
+        const items = t.items;
+        const out: Value[] = new Array(items.length);
+        for (let i = 0; i < items.length; i++) {
+          const v = this.value(items[i]!, env);
+          if (v === undefined) return undefined;
+          out[i] = v;
+        }
+        return new RegoSet(out);
+      }
+      case 'object': {
+        const cv = (t as { cv?: Value }).cv;
+        if (cv !== undefined) return cv;
+        const items = t.items;
+        const entries: [Value, Value][] = new Array(items.length);
+        for (let i = 0; i < items.length; i++) {
+          const kv = this.value(items[i]![0], env);
+          if (kv === undefined) return undefined;
+          const vv = this.value(items[i]![1], env);
+          if (vv === undefined) return undefined;
+          entries[i] = [kv, vv];
+        }
+        return new RegoObject(entries);
+      }
+      case 'call':
+        return this.callValue(t, env);
+      default:
+        return this.cpsFirst(t, env);
+    }
+  }
+
+  private refValue(t: Term & { type: 'ref' }, env: Env): Value | undefined {
+    const h = t.head;
+    const path = t.path;
+    let v: Value | undefined;
+    let i = 0;
+    if (h.type === 'var') {
+      v = env.get(h.name);
+      if (v === undefined) {
+        if (h.name === 'input') v = this.input;
+        else if (h.name === 'data') {
+          const r = this.dataOverrides === undefined ? this.ruleAt(t) : undefined;
+          if (r === undefined) return this.cpsFirst(t, env);
+          v = this.evalRuleSet(r.rs);
+          i = r.depth;
+        } else throw new RegoError('rego_unsafe_var_error', `var ${h.name} is unsafe`, h.loc);
+      }
+    } else v = this.value(h, env);
+    for (; v !== undefined && i < path.length; i++) {
+      const seg = path[i]!;
+      const key = seg.type === 'scalar' ? seg.value : this.value(seg, env);
+      if (key === undefined) return undefined;
+      v = lookup(v, key);
+    }
+    return v;
+  }
+
+  /**
+   * For a `data` ref whose leading constant segments name a complete/partial rule (not a function, nothing
+   * nested below it): that rule set and the number of segments it consumes. Cached on the ref.
+   */
+  private ruleAt(t: Term & { type: 'ref' }): { rs: RuleSet; depth: number } | undefined {
+    const c = t as { ruleAt?: { rs: RuleSet; depth: number } | null; ruleRoot?: Node };
+    if (c.ruleRoot === this.compiled.root) return c.ruleAt ?? undefined;
+    let node: Node = this.compiled.root;
+    let found: { rs: RuleSet; depth: number } | null = null;
+    for (let i = 0; i < t.path.length; i++) {
+      const seg = t.path[i]!;
+      if (seg.type !== 'scalar' || typeof seg.value !== 'string') break;
+      const child = node.children.get(seg.value);
+      if (child === undefined) break;
+      node = child;
+      if (node.ruleset !== undefined) {
+        if (node.ruleset.kind !== 'function' && node.children.size === 0) found = { rs: node.ruleset, depth: i + 1 };
+        break;
+      }
+    }
+    c.ruleAt = found;
+    c.ruleRoot = this.compiled.root;
+    return found ?? undefined;
+  }
+
+  private callValue(t: Term & { type: 'call' }, env: Env): Value | undefined {
+    const target = t.target!;
+    if (this.fnOverrides !== undefined) return this.cpsFirst(t, env);
+    if (target.kind === 'builtin' && target.name === 'rego.parse_module' && !this.compiled.builtins.has(target.name)) return this.cpsFirst(t, env);
+    const arity = (t as { arity?: number }).arity ?? t.args.length;
+    const n = arity >= 0 ? Math.min(arity, t.args.length) : t.args.length;
+    const vals: Value[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = this.value(t.args[i]!, env);
+      if (v === undefined) return undefined;
+      vals[i] = v;
+    }
+    if (target.kind === 'user') {
+      const rs = this.userFunction(target);
+      if (!rs || rs.kind !== 'function') throw new RegoError('rego_type_error', `undefined function data.${target.path.join('.')}`, t.loc);
+      return this.callFunction(rs, vals, t.loc);
+    }
+    const name = target.name;
+    if (name === 'internal.member_2') return member2(vals[0]!, vals[1]!);
+    if (name === 'internal.member_3') return member3(vals[0]!, vals[1]!, vals[2]!);
+    const def = this.compiled.builtins.get(name);
+    if (!def) throw new RegoError('rego_type_error', `undefined function ${name}`, t.loc);
+    return this.callBuiltin(def, vals, t.loc);
   }
 
   // ---------------------------------------------------------------- unification
@@ -306,8 +473,13 @@ export class Evaluator {
         if (!(v instanceof RegoObject) || v.size !== t.items.length) return false;
         return this.unifyObjTV(t.items, v, 0, env, k);
       }
-      default:
-        return this.evalTerm(t, env, (x) => (equal(x, v) ? k() : false));
+      default: {
+        if (isSingle(t, env)) {
+          const x = this.value(t, env);
+          return x !== undefined && equal(x, v) ? k() : false;
+        }
+        return this.evalTermCPS(t, env, (x) => (equal(x, v) ? k() : false));
+      }
     }
   }
 
@@ -331,7 +503,13 @@ export class Evaluator {
       out[i] = it.value;
       return this.evalItems(items, i + 1, out, env, k);
     }
-    return this.evalTerm(it, env, (v) => {
+    if (isSingle(it, env)) {
+      const v = this.value(it, env);
+      if (v === undefined) return false;
+      out[i] = v;
+      return this.evalItems(items, i + 1, out, env, k);
+    }
+    return this.evalTermCPS(it, env, (v) => {
       out[i] = v;
       return this.evalItems(items, i + 1, out, env, k);
     });
@@ -342,7 +520,17 @@ export class Evaluator {
       for (let j = 0; j < ks.length; j++) entries[j] = [ks[j]!, vs[j]!];
       return k(new RegoObject(entries));
     }
-    return this.evalTerm(t.items[i]![0], env, (kv) => {
+    const [kt, vt] = t.items[i]!;
+    if (isSingle(kt, env) && isSingle(vt, env)) {
+      const kv = this.value(kt, env);
+      if (kv === undefined) return false;
+      const vv = this.value(vt, env);
+      if (vv === undefined) return false;
+      ks[i] = kv;
+      vs[i] = vv;
+      return this.evalObjItems(t, i + 1, ks, vs, env, k);
+    }
+    return this.evalTerm(kt, env, (kv) => {
       ks[i] = kv;
       return this.evalTerm(t.items[i]![1], env, (vv) => {
         vs[i] = vv;
@@ -354,6 +542,15 @@ export class Evaluator {
   // ---------------------------------------------------------------- terms
 
   evalTerm(t: Term, env: Env, k: KV): boolean {
+    if (t.type === 'scalar') return k(t.value);
+    if (isSingle(t, env)) {
+      const v = this.value(t, env);
+      return v === undefined ? false : k(v);
+    }
+    return this.evalTermCPS(t, env, k);
+  }
+
+  private evalTermCPS(t: Term, env: Env, k: KV): boolean {
     switch (t.type) {
       case 'scalar':
         return k(t.value);
@@ -431,7 +628,14 @@ export class Evaluator {
     if (h.type === 'var') {
       const local = env.get(h.name);
       if (local !== undefined) return this.walk(local, t.path, 0, env, k);
-      if (h.name === 'data') return this.evalData(this.compiled.root, this.data, t.path, 0, env, k);
+      if (h.name === 'data') {
+        const r = this.dataOverrides === undefined ? this.ruleAt(t) : undefined;
+        if (r !== undefined) {
+          const v = this.evalRuleSet(r.rs);
+          return v === undefined ? false : this.walk(v, t.path, r.depth, env, k);
+        }
+        return this.evalData(this.compiled.root, this.data, t.path, 0, env, k);
+      }
       if (h.name === 'input') return this.input === undefined ? false : this.walk(this.input, t.path, 0, env, k);
       throw new RegoError('rego_unsafe_var_error', `var ${h.name} is unsafe`, h.loc);
     }
@@ -627,44 +831,98 @@ export class Evaluator {
   }
 
   private evalComplete(rs: RuleSet): Value | undefined {
-    let result: Value | undefined;
-    let loc: Location | undefined;
-    const add = (v: Value, l: Location): void => {
-      if (result === undefined) {
-        result = v;
-        loc = l;
-      } else if (!equal(result, v)) {
-        throw new RegoError('eval_conflict_error', 'complete rules must not produce multiple outputs', l ?? loc);
-      }
-    };
-    for (const d of rs.defs) this.evalDefWithElse(d, new Map(), add);
-    if (result === undefined && rs.defaultValue) result = this.firstValue(rs.defaultValue, new Map());
+    const sink: ValueSink = { result: undefined, loc: undefined, fn: false };
+    let env: Env = new Map();
+    for (const d of rs.defs) {
+      // bindings are undone on the way out, so an empty environment is reused for the next definition
+      if (env.size !== 0) env = new Map();
+      this.evalDefWithElse(d, env, sink);
+    }
+    let result = sink.result;
+    if (result === undefined && rs.defaultValue) result = this.firstValue(rs.defaultValue, env.size === 0 ? env : new Map());
     return result;
   }
 
-  /** Evaluates one definition (and its else chain); calls add for every value produced by the first branch that produces. */
-  private evalDefWithElse(d: CRule, env: Env, add: (v: Value, l: Location) => void): void {
-    let produced = false;
-    this.evalBody(d.body, 0, env, () => {
-      this.evalTerm(d.value, env, (v) => {
-        produced = true;
-        add(v, d.loc);
-        return false;
-      });
-      return false;
-    });
-    if (produced) return;
-    for (const e of d.elseChain) {
-      this.evalBody(e.body, 0, env, () => {
-        this.evalTerm(e.value, env, (v) => {
-          produced = true;
-          add(v, d.loc);
-          return true;
-        });
-        return produced;
-      });
-      if (produced) return;
+  private static sinkAdd(sink: ValueSink, v: Value, l: Location): void {
+    if (sink.result === undefined) {
+      sink.result = v;
+      sink.loc = l;
+    } else if (!equal(sink.result, v)) {
+      if (sink.fn) throw new RegoError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', sink.loc);
+      throw new RegoError('eval_conflict_error', 'complete rules must not produce multiple outputs', l ?? sink.loc);
     }
+  }
+
+  /** Evaluates one definition (and its else chain); adds to the sink every value produced by the first branch that produces. */
+  private evalDefWithElse(d: CRule, env: Env, sink: ValueSink, loc?: Location): void {
+    const at = loc ?? d.loc;
+    if (this.evalBranch(d.body, d.value, env, sink, at, false)) return;
+    for (const e of d.elseChain) if (this.evalBranch(e.body, e.value, env, sink, at, true)) return;
+  }
+
+  /**
+   * One branch of a definition: every solution of the body adds the value term's values to the sink (only the first
+   * value when `firstOnly`, as for `else`). Returns whether a value was produced. A body of deterministic
+   * expressions only runs as a loop, without continuations.
+   */
+  private evalBranch(body: Expr[], value: Term, env: Env, sink: ValueSink, at: Location, firstOnly: boolean): boolean {
+    if (allDeterministic(body)) {
+      let assigned: string[] | undefined;
+      try {
+        for (let i = 0; i < body.length; i++) {
+          const e = body[i]!;
+          if ((e as { det?: number }).det === 1) {
+            if (!this.evalExpr(e, env, K_STOP)) return false;
+            continue;
+          }
+          const r = this.detAssign(e, env);
+          if (r === false) return false;
+          if (r !== true) (assigned ??= []).push(r);
+        }
+        if (isSingle(value, env)) {
+          const v = this.value(value, env);
+          if (v === undefined) return false;
+          Evaluator.sinkAdd(sink, v, at);
+          return true;
+        }
+        return this.addValues(value, env, sink, at, firstOnly);
+      } finally {
+        if (assigned) for (const n of assigned) env.delete(n);
+      }
+    }
+    let produced = false;
+    this.evalBody(body, 0, env, () => {
+      if (this.addValues(value, env, sink, at, firstOnly)) produced = true;
+      return firstOnly && produced;
+    });
+    return produced;
+  }
+
+  private addValues(value: Term, env: Env, sink: ValueSink, at: Location, firstOnly: boolean): boolean {
+    let produced = false;
+    this.evalTerm(value, env, (v) => {
+      produced = true;
+      Evaluator.sinkAdd(sink, v, at);
+      return firstOnly;
+    });
+    return produced;
+  }
+
+  /**
+   * A deterministic assignment/unification (det 2: `x := t` / `x = t`, det 3: `t = x`): binds the variable and
+   * returns its name, returns true when it was bound already to an equal value, false when it fails.
+   */
+  private detAssign(e: Expr, env: Env): string | boolean {
+    this.tick(e.loc);
+    const u = e as Expr & { kind: 'assign' | 'unify' };
+    const det = (e as { det?: number }).det;
+    const name = ((det === 2 ? u.left : u.right) as { name: string }).name;
+    const v = this.firstValue(det === 2 ? u.right : u.left, env);
+    if (v === undefined) return false;
+    const cur = env.get(name);
+    if (cur !== undefined) return equal(cur, v);
+    env.set(name, v);
+    return name;
   }
 
   // ---------------------------------------------------------------- calls
@@ -742,9 +1000,7 @@ export class Evaluator {
 
   private callTarget(target: { kind: 'builtin'; name: string } | { kind: 'user'; path: string[] }, vals: Value[], t: Term, k: KV): boolean {
     if (target.kind === 'user') {
-      let node: Node | undefined = this.compiled.root;
-      for (const p of target.path) node = node?.children.get(p);
-      const rs = node?.ruleset;
+      const rs = this.userFunction(target);
       if (!rs || rs.kind !== 'function') throw new RegoError('rego_type_error', `undefined function data.${target.path.join('.')}`, t.loc);
       const v = this.callFunction(rs, vals, t.loc);
       return v === undefined ? false : k(v);
@@ -763,6 +1019,17 @@ export class Evaluator {
     if (!def) throw new RegoError('rego_type_error', `undefined function ${name}`, t.loc);
     const v = this.callBuiltin(def, vals, t.loc);
     return v === undefined ? false : k(v);
+  }
+
+  /** The rule set a user-function call names (looked up once per call site, then cached on it). */
+  private userFunction(target: { kind: 'user'; path: string[] }): RuleSet | undefined {
+    const c = target as { rs?: RuleSet | null; root?: Node };
+    if (c.root === this.compiled.root) return c.rs ?? undefined;
+    let node: Node | undefined = this.compiled.root;
+    for (const p of target.path) node = node?.children.get(p);
+    c.rs = node?.ruleset ?? null;
+    c.root = this.compiled.root;
+    return c.rs ?? undefined;
   }
 
   /** rego.parse_module(filename, source): the module's AST in OPA's JSON form. */
@@ -803,24 +1070,100 @@ export class Evaluator {
   callFunction(rs: RuleSet, vals: Value[], loc: Location): Value | undefined {
     this.enter(loc);
     try {
-      let result: Value | undefined;
+      const sink: ValueSink = { result: undefined, loc, fn: true };
+      let env: Env = new Map();
       for (const d of rs.defs) {
-        const env: Env = new Map();
-        const args = d.args!;
-        this.unifyItemsTV(args, vals, 0, env, () => {
-          this.evalDefWithElse(d, env, (v) => {
-            if (result === undefined) result = v;
-            else if (!equal(result, v)) throw new RegoError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', loc);
-          });
+        if (env.size !== 0) env = new Map();
+        const e = env;
+        this.unifyItemsTV(d.args!, vals, 0, e, () => {
+          this.evalDefWithElse(d, e, sink, loc);
           return false;
         });
       }
+      let result = sink.result;
       if (result === undefined && rs.defaultValue) result = this.firstValue(rs.defaultValue, new Map());
       return result;
     } finally {
       this.depth--;
     }
   }
+}
+
+// ------------------------------------------------------------------ single-valued terms
+
+interface SingleInfo {
+  /** 0: may yield several values (iteration, walk, print, an output argument); 1: at most one once its vars are bound. */
+  kind: 0 | 1;
+  /** Local variables (outside comprehensions) that must be bound for the term to be single-valued. */
+  vars: string[];
+}
+
+const NOT_SINGLE: SingleInfo = { kind: 0, vars: [] };
+
+/** Static part of isSingle, computed once per term and cached on it. */
+function singleInfo(t: Term): SingleInfo {
+  const c = t as { single?: SingleInfo };
+  if (c.single !== undefined) return c.single;
+  const vars = new Set<string>();
+  const info: SingleInfo = collectSingle(t, vars) ? { kind: 1, vars: [...vars] } : NOT_SINGLE;
+  c.single = info;
+  return info;
+}
+
+function collectSingle(t: Term, vars: Set<string>): boolean {
+  switch (t.type) {
+    case 'scalar':
+      return true;
+    case 'var':
+      if (t.name !== 'input' && t.name !== 'data') vars.add(t.name);
+      return true;
+    case 'ref':
+      if (!collectSingle(t.head, vars)) return false;
+      for (const p of t.path) if (!collectSingle(p, vars)) return false;
+      return true;
+    case 'array':
+    case 'set':
+      for (const x of t.items) if (!collectSingle(x, vars)) return false;
+      return true;
+    case 'object':
+      for (const [a, b] of t.items) if (!collectSingle(a, vars) || !collectSingle(b, vars)) return false;
+      return true;
+    case 'call': {
+      const target = t.target;
+      if (!target) return false;
+      if (target.kind === 'builtin' && (target.name === 'walk' || target.name === 'print')) return false;
+      const arity = (t as { arity?: number }).arity ?? t.args.length;
+      if (arity < 0 || t.args.length !== arity) return false; // variadic, or an output argument
+      for (const a of t.args) if (!collectSingle(a, vars)) return false;
+      return true;
+    }
+    default:
+      // a comprehension has exactly one value
+      return true;
+  }
+}
+
+/** Whether every expression of a body is deterministic (compiler's det 1/2/3), cached on the body. */
+function allDeterministic(body: Expr[]): boolean {
+  const c = body as { allDet?: boolean };
+  if (c.allDet === undefined) {
+    let all = true;
+    for (const e of body) {
+      const det = (e as { det?: number }).det;
+      if (det !== 1 && det !== 2 && det !== 3) all = false;
+    }
+    c.allDet = all;
+  }
+  return c.allDet;
+}
+
+/** Whether a term yields at most one value in this environment (then `Evaluator.value` computes it directly). */
+function isSingle(t: Term, env: Env): boolean {
+  const info = singleInfo(t);
+  if (info.kind === 0) return false;
+  const vars = info.vars;
+  for (let i = 0; i < vars.length; i++) if (!env.has(vars[i]!)) return false;
+  return true;
 }
 
 // ------------------------------------------------------------------ value helpers

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { BuiltinDef } from './builtins/types.js';
 import { STANDARD_BUILTINS } from './builtins/index.js';
-import { fromJSON, RegoObject, toJSON, type JsonValue, type Value } from './value.js';
+import { checkJSON, forceDeep, lazyJSON, RegoObject, toJSON, type JsonValue, type Value } from './value.js';
 import { RegoError } from './errors.js';
 import { parseModule, parseQuery } from './parser.js';
 import { buildCompiled, compileQueryParts, constValue, CORE_CALLS, type Compiled } from './compiler.js';
@@ -66,6 +66,12 @@ export interface CompiledPolicy {
   evaluateBindings(query: string, options?: EvaluateOptions): Record<string, JsonValue>[];
   /** Like evaluate, but returns the Rego value (sets/non-string keys preserved). */
   evaluateValue(query: string, options?: EvaluateOptions): Value | undefined;
+  /**
+   * Evaluate several queries against one input/data in one evaluation context: results in query order, each as
+   * `evaluate` returns it. Rule values computed for one query are reused by the next (as if they were one query);
+   * the limits apply to the whole call.
+   */
+  evaluateMany(queries: readonly string[], options?: EvaluateOptions): (JsonValue | undefined)[];
   /**
    * The constant string arguments of every call to `builtinName` in the modules, or null when any call has a
    * non-constant first argument.
@@ -152,9 +158,14 @@ interface CompiledQuery {
   vars: string[];
 }
 
+/**
+ * The input/data document as a Rego value: checked up front (what fromJSON rejects is rejected here, before any
+ * evaluation), then wrapped lazily so that only the parts a policy reads are converted.
+ */
 function toValue(x: unknown, what: string): Value {
   try {
-    return fromJSON(x);
+    checkJSON(x);
+    return lazyJSON(x);
   } catch (e) {
     const why = e instanceof RangeError ? 'nested too deeply or cyclic' : e instanceof Error ? e.message : String(e);
     throw new RegoError('eval_type_error', `the ${what} document is not JSON data: ${why}`);
@@ -211,13 +222,20 @@ class Policy implements CompiledPolicy {
   }
 
   private evaluator(options: EvaluateOptions): Evaluator {
-    const limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
-    const now = options.now ?? new Date();
-    const nowNs = BigInt(now.getTime()) * 1_000_000n;
+    const l = options.limits;
+    const nowMs = options.now === undefined ? Date.now() : options.now.getTime();
+    if (!Number.isFinite(nowMs)) throw new RegoError('eval_type_error', 'the evaluation clock (now) is not a valid date');
     const input = options.input === undefined ? undefined : toValue(options.input, 'input');
     const data = options.data === undefined ? RegoObject.EMPTY : toValue(options.data, 'data');
     if (!(data instanceof RegoObject)) throw new RegoError('eval_type_error', 'the base data document must be a JSON object');
-    return new Evaluator(this.compiled, input, data, { maxSteps: limits.maxSteps, maxMs: limits.maxMs, maxDepth: limits.maxDepth, strict: options.strictBuiltinErrors ?? false, nowNs, print: options.print });
+    return new Evaluator(this.compiled, input, data, {
+      maxSteps: l?.maxSteps ?? DEFAULT_LIMITS.maxSteps,
+      maxMs: l?.maxMs ?? DEFAULT_LIMITS.maxMs,
+      maxDepth: l?.maxDepth ?? DEFAULT_LIMITS.maxDepth,
+      strict: options.strictBuiltinErrors ?? false,
+      nowMs,
+      print: options.print,
+    });
   }
 
   private run<T>(f: () => T): T {
@@ -233,31 +251,49 @@ class Policy implements CompiledPolicy {
     }
   }
 
+  /** First solution of a compiled query in an evaluator (no error mapping: callers wrap it in run). */
+  private firstSolution(q: CompiledQuery, ev: Evaluator): Value | undefined {
+    const env: Env = new Map();
+    if (q.term) return ev.firstValue(q.term, env);
+    let out: Value | undefined;
+    ev.evalBody(q.body, 0, env, () => {
+      if (q.vars.length === 0) out = true;
+      else out = new RegoObject(q.vars.filter((v) => env.has(v)).map((v) => [v, env.get(v)!] as [Value, Value]));
+      return true;
+    });
+    return out;
+  }
+
   evaluateValue(query: string, options: EvaluateOptions = {}): Value | undefined {
     const q = this.query(query);
     const ev = this.evaluator(options);
     return this.run(() => {
-      let out: Value | undefined;
-      const env: Env = new Map();
-      if (q.term) {
-        ev.evalTerm(q.term, env, (v) => {
-          out = v;
-          return true;
-        });
-        return out;
-      }
-      ev.evalBody(q.body, 0, env, () => {
-        if (q.vars.length === 0) out = true;
-        else out = new RegoObject(q.vars.filter((v) => env.has(v)).map((v) => [v, env.get(v)!] as [Value, Value]));
-        return true;
-      });
-      return out;
+      const v = this.firstSolution(q, ev);
+      // a returned value must not keep reading the caller's (mutable) input/data objects
+      return v === undefined ? undefined : forceDeep(v);
     });
   }
 
   evaluate(query: string, options: EvaluateOptions = {}): JsonValue | undefined {
-    const v = this.evaluateValue(query, options);
-    return v === undefined ? undefined : toJSON(v);
+    const q = this.query(query);
+    const ev = this.evaluator(options);
+    return this.run(() => {
+      const v = this.firstSolution(q, ev);
+      return v === undefined ? undefined : toJSON(v);
+    });
+  }
+
+  evaluateMany(queries: readonly string[], options: EvaluateOptions = {}): (JsonValue | undefined)[] {
+    const qs = queries.map((text) => this.query(text));
+    const ev = this.evaluator(options);
+    return this.run(() => {
+      const out: (JsonValue | undefined)[] = new Array(qs.length);
+      for (let i = 0; i < qs.length; i++) {
+        const v = this.firstSolution(qs[i]!, ev);
+        out[i] = v === undefined ? undefined : toJSON(v);
+      }
+      return out;
+    });
   }
 
   evaluateBindings(query: string, options: EvaluateOptions = {}): Record<string, JsonValue>[] {

@@ -191,49 +191,116 @@ export function canonicalText(v: Value): string {
   return 's{' + (v as RegoSet).values().map(canonicalText).join(',') + '}';
 }
 
-/** An object with keys of any type. Immutable once constructed. */
+const isEnumerable = Object.prototype.propertyIsEnumerable;
+
+/**
+ * An object with keys of any type. Immutable once constructed.
+ *
+ * A *lazy* object (`RegoObject.lazy`, built by `lazyJSON` for the input and data documents) wraps a plain JS object
+ * and converts a member only when it is first read (`getStr`/`get`/`has`); its members are lazy in turn. Anything
+ * that needs every member (`entries`, `keys`, `values`, `size`, comparison, hashing) converts the one level it
+ * needs. Converted members are cached, so one member always reads as the same value.
+ */
 export class RegoObject {
-  private readonly map: Map<HashKey, [Value, Value]>;
+  /** Converted entries by hash key (for a lazy object: the members converted so far). Allocated on first use. */
+  private map: Map<HashKey, [Value, Value]> | undefined;
   private sorted: [Value, Value][] | undefined;
+  /** The plain-JSON source of a lazy object whose members are not all converted yet. */
+  private src: Record<string, unknown> | undefined;
+  private srcKeys: string[] | undefined;
 
   /** Entries with equal keys: the last wins. Use ObjectBuilder when conflicts must be detected. */
-  constructor(entries: Iterable<readonly [Value, Value]> = []) {
-    this.map = new Map();
-    for (const [k, v] of entries) this.map.set(hashKey(k), [k, v]);
+  constructor(entries?: Iterable<readonly [Value, Value]>) {
+    this.map = undefined;
+    this.sorted = undefined;
+    this.src = undefined;
+    this.srcKeys = undefined;
+    if (entries !== undefined) {
+      const map = new Map<HashKey, [Value, Value]>();
+      for (const [k, v] of entries) map.set(hashKey(k), [k, v]);
+      this.map = map;
+    }
   }
 
   static fromMap(map: Map<HashKey, [Value, Value]>): RegoObject {
     const o = new RegoObject();
-    (o as unknown as { map: Map<HashKey, [Value, Value]> }).map = map;
+    o.map = map;
+    return o;
+  }
+
+  /** A lazy object over a plain JS object (string keys; members converted by `lazyJSON` on first read). */
+  static lazy(src: Record<string, unknown>): RegoObject {
+    const o = new RegoObject();
+    o.src = src;
     return o;
   }
 
   static readonly EMPTY = new RegoObject();
 
   get size(): number {
-    return this.map.size;
+    if (this.src !== undefined) return (this.srcKeys ??= Object.keys(this.src)).length;
+    return this.map === undefined ? 0 : this.map.size;
   }
   get(key: Value): Value | undefined {
+    if (typeof key === 'string') return this.getStr(key);
+    // a lazy object's keys are all strings
+    if (this.src !== undefined || this.map === undefined) return undefined;
     return this.map.get(hashKey(key))?.[1];
   }
   /** Fast path for string keys. */
   getStr(key: string): Value | undefined {
-    return this.map.get(key)?.[1];
+    const e = this.map?.get(key);
+    if (e !== undefined) return e[1];
+    const src = this.src;
+    if (src === undefined || !isEnumerable.call(src, key)) return undefined;
+    const v = lazyJSON(src[key]);
+    (this.map ??= new Map()).set(key, [key, v]);
+    return v;
   }
   has(key: Value): boolean {
-    return this.map.has(hashKey(key));
+    return this.get(key) !== undefined;
   }
   /** Entries in OPA's sorted key order (cached). */
   entries(): [Value, Value][] {
-    if (!this.sorted) this.sorted = [...this.map.values()].sort((x, y) => compare(x[0], y[0]));
+    if (this.sorted === undefined) {
+      if (this.src !== undefined) this.convertAll();
+      this.sorted = this.map === undefined ? [] : [...this.map.values()].sort(compareEntries);
+    }
     return this.sorted;
   }
   keys(): Value[] {
-    return this.entries().map((e) => e[0]);
+    return this.entries().map(entryKey);
   }
   values(): Value[] {
-    return this.entries().map((e) => e[1]);
+    return this.entries().map(entryValue);
   }
+  /** Whether members of this object are still unconverted (a lazy object not yet fully read). */
+  get isLazy(): boolean {
+    return this.src !== undefined;
+  }
+
+  private convertAll(): void {
+    const src = this.src!;
+    const keys = (this.srcKeys ??= Object.keys(src));
+    const map = (this.map ??= new Map());
+    if (map.size !== keys.length) {
+      for (const k of keys) if (!map.has(k)) map.set(k, [k, lazyJSON(src[k])]);
+    }
+    this.src = undefined;
+    this.srcKeys = undefined;
+  }
+}
+
+function compareEntries(x: [Value, Value], y: [Value, Value]): number {
+  const a = x[0];
+  const b = y[0];
+  return typeof a === 'string' && typeof b === 'string' ? compareStr(a, b) : compare(a, b);
+}
+function entryKey(e: [Value, Value]): Value {
+  return e[0];
+}
+function entryValue(e: [Value, Value]): Value {
+  return e[1];
 }
 
 /** A set of values. Immutable once constructed. */
@@ -312,6 +379,83 @@ export function fromJSON(x: unknown): Value {
   return new RegoObject(entries);
 }
 
+/**
+ * Like `fromJSON`, but objects are converted lazily (see `RegoObject.lazy`): only the members a policy reads are
+ * converted. Arrays are converted one level at a time (their object elements are lazy). The source must not change
+ * while the value is in use; `checkJSON` it first to reject what `fromJSON` rejects.
+ */
+export function lazyJSON(x: unknown): Value {
+  if (x === null || x === undefined) return null;
+  switch (typeof x) {
+    case 'boolean':
+    case 'string':
+      return x;
+    case 'number':
+    case 'bigint':
+      return normNum(x);
+  }
+  if (Array.isArray(x)) {
+    const out: Value[] = new Array(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = lazyJSON(x[i]);
+    return out;
+  }
+  if (x instanceof RegoObject || x instanceof RegoSet) return x;
+  if (x instanceof Map || x instanceof Set || x instanceof Uint8Array) return fromJSON(x);
+  return RegoObject.lazy(x as Record<string, unknown>);
+}
+
+/**
+ * Throws what `fromJSON(x)` would throw (TypeError for bytes, RangeError for a cyclic or too deeply nested
+ * document) without converting anything.
+ */
+export function checkJSON(x: unknown): void {
+  if (typeof x !== 'object' || x === null) return;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const e: unknown = x[i];
+      if (typeof e === 'object' && e !== null) checkJSON(e);
+    }
+    return;
+  }
+  const proto: unknown = Object.getPrototypeOf(x);
+  if (proto === Object.prototype || proto === null) {
+    // plain object (JSON.parse output): for-in needs no key array
+    const o = x as Record<string, unknown>;
+    for (const k in o) {
+      const e = o[k];
+      if (typeof e === 'object' && e !== null) checkJSON(e);
+    }
+    return;
+  }
+  if (x instanceof RegoObject || x instanceof RegoSet) return;
+  if (x instanceof Uint8Array) throw new TypeError('bytes are not a Rego value; encode them first');
+  if (x instanceof Map) {
+    for (const [k, v] of x) {
+      checkJSON(k);
+      checkJSON(v);
+    }
+    return;
+  }
+  if (x instanceof Set) {
+    for (const v of x) checkJSON(v);
+    return;
+  }
+  const o = x as Record<string, unknown>;
+  for (const k of Object.keys(o)) checkJSON(o[k]);
+}
+
+/** Converts every lazy object inside `v` (so the value no longer reads its plain-JSON source). */
+export function forceDeep(v: Value): Value {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (const x of v) forceDeep(x);
+  } else if (v instanceof RegoObject) {
+    for (const e of v.entries()) forceDeep(e[1]);
+  }
+  // set members were hashed (every level converted) when the set was built
+  return v;
+}
+
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
 /**
@@ -332,7 +476,11 @@ export function toJSON(v: Value): JsonValue {
   if (Array.isArray(v)) return v.map(toJSON);
   if (v instanceof RegoObject) {
     const out: { [k: string]: JsonValue } = {};
-    for (const [k, x] of v.entries()) out[typeof k === 'string' ? k : jsonText(k)] = toJSON(x);
+    for (const [k, x] of v.entries()) {
+      const key = typeof k === 'string' ? k : jsonText(k);
+      if (key === '__proto__') Object.defineProperty(out, key, { value: toJSON(x), enumerable: true, writable: true, configurable: true });
+      else out[key] = toJSON(x);
+    }
     return out;
   }
   return (v as RegoSet).values().map(toJSON);
