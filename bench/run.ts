@@ -19,6 +19,7 @@ const components: [string, string][] = [
   ['rego.ts', 'benchRego'],
   ['verifiers.ts', 'benchVerifiers'],
   ['kbs.ts', 'benchKbs'],
+  ['rvps.ts', 'benchRvps'],
 ];
 for (const [file, fn] of components) {
   const name = file.replace(/\.ts$/, '');

@@ -134,23 +134,18 @@ export async function createBuiltinAttestationService(opts: BuiltinAsOptions): P
     for (const cs of claimSets) {
       const input = policyInput(req.tee, cs.claims, runtimeClaims, id.claims);
       const policy = await loadPolicy(`${policyId}_${cs.class}`);
-      const rvs = new Map<string, Json>();
       let ids = policy.referenceValueIds();
       if (ids === 'all') ids = rvps instanceof Rvps ? await rvps.names() : [];
-      // All reads at once: with a shared SQL/Redis store one policy names dozens of ids, and sequential round trips
-      // dominated /attest (measured in bench/load.ts).
-      let values: (Json | undefined)[];
+      // One batched read for every id the policy names (KvStore.getMany: one statement on PostgreSQL, one MGET on
+      // Redis) instead of one query per id: bench/rvps.ts, docs/performance.md "Reference values".
+      let rvs: Map<string, Json>;
       try {
-        values = await Promise.all(ids.map((rvId) => rvps.query(rvId, now)));
+        rvs = await rvps.queryMany(ids, now);
       } catch (e) {
         // A storage outage stays one (503 at the KBS), not an attestation failure.
         if (e instanceof StorageUnavailableError) throw e;
         throw new AttestationServiceError('ERR_AS_RVPS', 'reference value provider unavailable', { cause: e });
       }
-      ids.forEach((rvId, i) => {
-        const v = values[i];
-        if (v !== undefined) rvs.set(rvId, v);
-      });
       const result = policy.evaluate(input, rvs, now);
       out.push({
         class: cs.class,

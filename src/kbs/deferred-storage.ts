@@ -33,6 +33,9 @@ export class DeferredKvStore implements KvStore {
   async get(key: string): Promise<Uint8Array | undefined> {
     return (this.store ?? (await this.ready())).get(key);
   }
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    return (this.store ?? (await this.ready())).getMany(keys);
+  }
   async set(key: string, value: Uint8Array, options?: SetOptions): Promise<void> {
     return (this.store ?? (await this.ready())).set(key, value, options);
   }

@@ -21,6 +21,16 @@ export function connectRemoteRvps(address: string): ReferenceValueProvider & { c
       fn.call(client, req, { deadline: Date.now() + TIMEOUT_MS }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
+  async function query(name: string): Promise<Json | undefined> {
+    const res = await call(client.QueryReferenceValue, { reference_value_id: name });
+    const text = res.reference_value_results;
+    if (text === undefined || text === null || text === '') return undefined;
+    try {
+      return JSON.parse(text) as Json;
+    } catch {
+      throw new RvpsError('ERR_RVPS_STORAGE', 'remote RVPS returned a value that is not JSON');
+    }
+  }
   return {
     async register(message) {
       try {
@@ -29,15 +39,18 @@ export function connectRemoteRvps(address: string): ReferenceValueProvider & { c
         throw new RvpsError('ERR_RVPS_STORAGE', `remote RVPS refused the reference value: ${(e as grpc.ServiceError).details ?? 'error'}`, { cause: e });
       }
     },
-    async query(name) {
-      const res = await call(client.QueryReferenceValue, { reference_value_id: name });
-      const text = res.reference_value_results;
-      if (text === undefined || text === null || text === '') return undefined;
-      try {
-        return JSON.parse(text) as Json;
-      } catch {
-        throw new RvpsError('ERR_RVPS_STORAGE', 'remote RVPS returned a value that is not JSON');
-      }
+    query,
+    // reference.proto has no batch call: one QueryReferenceValue per distinct name, all in flight at once on the
+    // one HTTP/2 channel. The remote server answers by its own clock, as `query` does.
+    async queryMany(names) {
+      const distinct = [...new Set(names)];
+      const values = await Promise.all(distinct.map((name) => query(name)));
+      const out = new Map<string, Json>();
+      distinct.forEach((name, i) => {
+        const v = values[i];
+        if (v !== undefined) out.set(name, v);
+      });
+      return out;
     },
     close() {
       client.close();

@@ -6,7 +6,10 @@ import { addHealthService, loadProto, serviceOf } from './grpc-proto.js';
 
 export const REFERENCE_SERVICE = 'reference.ReferenceValueProviderService';
 
-export function addReferenceService(server: grpc.Server, rvps: ReferenceValueProvider, log?: { warn(m: string): void }): void {
+/** The protocol has only single-name queries, so serving it needs only `register` and `query`. */
+export type ServedReferenceValueProvider = Pick<ReferenceValueProvider, 'register' | 'query'>;
+
+export function addReferenceService(server: grpc.Server, rvps: ServedReferenceValueProvider, log?: { warn(m: string): void }): void {
   const svc = serviceOf(loadProto('reference'), REFERENCE_SERVICE);
   server.addService(svc.service, {
     QueryReferenceValue(call: grpc.ServerUnaryCall<{ reference_value_id: string }, unknown>, cb: grpc.sendUnaryData<unknown>) {
@@ -47,7 +50,7 @@ export async function listenGrpc(server: grpc.Server, address: string, creds = g
   };
 }
 
-export async function startRvpsGrpcServer(rvps: ReferenceValueProvider, address: string, log?: { warn(m: string): void }): Promise<RunningGrpcServer> {
+export async function startRvpsGrpcServer(rvps: ServedReferenceValueProvider, address: string, log?: { warn(m: string): void }): Promise<RunningGrpcServer> {
   const server = new grpc.Server();
   addReferenceService(server, rvps, log);
   addHealthService(server, [REFERENCE_SERVICE]);

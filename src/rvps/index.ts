@@ -27,6 +27,13 @@ export interface ReferenceValueProvider {
   register(message: string): Promise<void>;
   /** The value, or undefined when absent or (here, unlike Trustee) expired at `now`. */
   query(name: string, now?: Date): Promise<Json | undefined>;
+  /**
+   * `query` for many names at once: a map from each name that has a value to that value, in the order of `names`
+   * (duplicates collapse; a name without a value is not in the map). Exactly `query`'s answer per name, with one
+   * `now` for all of them; fails as a whole where `query` would fail for any one name (e.g. a name that is not a
+   * valid storage key, or a storage outage).
+   */
+  queryMany(names: readonly string[], now?: Date): Promise<Map<string, Json>>;
 }
 
 /** now + 12 calendar months, sub-second part dropped. */
@@ -41,12 +48,22 @@ export function expirationFrom(now: Date): string {
 
 function parseStored(bytes: Uint8Array): StoredReferenceValue | undefined {
   try {
-    const o = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<StoredReferenceValue>;
+    const o = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as Partial<StoredReferenceValue>;
     if (typeof o.name !== 'string' || typeof o.expiration !== 'string' || !('value' in o)) return undefined;
     return o as StoredReferenceValue;
   } catch {
     return undefined;
   }
+}
+
+/** A stored entry that parses and has not expired at `now`; anything else reads as absent. */
+function liveEntry(bytes: Uint8Array | undefined, now: Date): StoredReferenceValue | undefined {
+  if (bytes === undefined) return undefined;
+  const entry = parseStored(bytes);
+  if (entry === undefined) return undefined;
+  const exp = Date.parse(entry.expiration);
+  if (!Number.isFinite(exp) || exp <= now.getTime()) return undefined;
+  return entry;
 }
 
 export class Rvps implements ReferenceValueProvider {
@@ -81,17 +98,22 @@ export class Rvps implements ReferenceValueProvider {
   }
 
   async getEntry(name: string, now: Date = this.clock()): Promise<StoredReferenceValue | undefined> {
-    const bytes = await this.kv.get(name);
-    if (bytes === undefined) return undefined;
-    const entry = parseStored(bytes);
-    if (entry === undefined) return undefined;
-    const exp = Date.parse(entry.expiration);
-    if (!Number.isFinite(exp) || exp <= now.getTime()) return undefined;
-    return entry;
+    return liveEntry(await this.kv.get(name), now);
   }
 
   async query(name: string, now?: Date): Promise<Json | undefined> {
     return (await this.getEntry(name, now))?.value;
+  }
+
+  /** One storage read for the whole batch (`KvStore.getMany`: one statement on PostgreSQL, one MGET on Redis). */
+  async queryMany(names: readonly string[], now: Date = this.clock()): Promise<Map<string, Json>> {
+    const stored = await this.kv.getMany(names);
+    const out = new Map<string, Json>();
+    names.forEach((name, i) => {
+      const entry = liveEntry(stored[i], now);
+      if (entry !== undefined && !out.has(name)) out.set(name, entry.value);
+    });
+    return out;
   }
 
   async names(): Promise<string[]> {

@@ -18,7 +18,7 @@
 import { mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StorageAlreadyExistsError, StorageInvalidKeyError, StorageUnavailableError, type KvStore, type StorageBackend } from './types.js';
-import { ValidatedStore, isValidKey, validateNamespace, type RawStore } from './validate.js';
+import { ValidatedStore, answersInOrder, isValidKey, validateNamespace, type RawStore } from './validate.js';
 import { TEMP_PREFIX, createFileExclusive, fsyncDir, replaceFile, tempName } from './atomic-file.js';
 import { withLock } from './mutex.js';
 
@@ -31,6 +31,8 @@ const HEADER_LENGTH = 16;
 const MAX_FILE_NAME = 255;
 /** Temp files older than this at open() are leftovers of a crash. */
 const STALE_TEMP_MS = 10 * 60_000;
+/** File reads `getMany` keeps in flight at once. */
+const GET_MANY_CONCURRENCY = 16;
 
 export interface LocalFsOptions {
   /** Trustee's `dir_path`; one sub-directory per namespace. */
@@ -138,13 +140,41 @@ class LocalFsStore implements RawStore {
     await unlinkIfPresent(join(this.dir, name + TTL_SUFFIX));
   }
 
-  async get(key: string): Promise<Uint8Array | undefined> {
-    const name = fileName(key);
+  /** `get` of one file name under its key lock; an expired entry is removed on the way. */
+  private read(name: string): Promise<Uint8Array | undefined> {
     return withLock(this.lockName(name), async () => {
       const s = await this.state(name);
       if (s.kind === 'expired') await this.purge(name);
       return s.kind === 'raw' || s.kind === 'ttl' ? s.value : undefined;
-    }).catch(wrapFsError('get'));
+    });
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const name = fileName(key);
+    return this.read(name).catch(wrapFsError('get'));
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    // Every file name first: a key too long for the file system fails the call before any file is read.
+    const names = new Map<string, string>();
+    for (const key of keys) if (!names.has(key)) names.set(key, fileName(key));
+    const pending = [...names];
+    const found = new Map<string, Uint8Array>();
+    // A few reads in flight at once, not one per key: a policy names ~40 ids, a sweep may name thousands.
+    const worker = async (): Promise<void> => {
+      try {
+        for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+          const [key, name] = next;
+          const v = await this.read(name);
+          if (v !== undefined) found.set(key, v);
+        }
+      } catch (err) {
+        pending.length = 0; // the call fails: the other workers stop after their current read
+        throw err;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(GET_MANY_CONCURRENCY, pending.length) }, worker)).catch(wrapFsError('getMany'));
+    return answersInOrder(keys, found);
   }
 
   async set(key: string, value: Uint8Array, overwrite: boolean, ttlMs: number | undefined): Promise<void> {

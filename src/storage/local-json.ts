@@ -14,7 +14,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StorageAlreadyExistsError, StorageInvalidKeyError, StorageUnavailableError, type KvStore, type StorageBackend } from './types.js';
-import { ValidatedStore, validateNamespace, type RawStore } from './validate.js';
+import { ValidatedStore, answersInOrder, validateNamespace, type RawStore } from './validate.js';
 import { fsyncDir, replaceFile } from './atomic-file.js';
 import { withLock } from './mutex.js';
 
@@ -137,6 +137,11 @@ class LocalJsonStore implements RawStore {
 
   get(key: string): Promise<Uint8Array | undefined> {
     return this.locked('get', async () => (await this.load()).values.get(key));
+  }
+
+  /** One read of the file for the whole batch (so the answers are one snapshot). */
+  getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    return this.locked('getMany', async () => answersInOrder(keys, (await this.load()).values));
   }
 
   set(key: string, value: Uint8Array, overwrite: boolean, ttlMs: number | undefined): Promise<void> {

@@ -23,6 +23,13 @@ class MemoryStore implements RawStore {
     const e = this.live(key);
     return e ? new Uint8Array(e.value) : undefined;
   }
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    // One synchronous pass: no promise per key, and (single-threaded) the answers are one snapshot.
+    return keys.map((key) => {
+      const e = this.live(key);
+      return e ? new Uint8Array(e.value) : undefined;
+    });
+  }
   async set(key: string, value: Uint8Array, overwrite: boolean, ttlMs: number | undefined): Promise<void> {
     if (!overwrite && this.live(key)) throw new StorageAlreadyExistsError(this.namespace, key);
     const entry: Entry = { value: new Uint8Array(value) };

@@ -7,7 +7,7 @@
  */
 import mysql from 'mysql2/promise';
 import { StorageAlreadyExistsError, StorageUnavailableError, type KvStore, type StorageBackend } from './types.js';
-import { ValidatedStore, validateNamespace, type RawStore } from './validate.js';
+import { ValidatedStore, answersInOrder, validateNamespace, type RawStore } from './validate.js';
 import { describeError } from './redact.js';
 import type { SqlServerConfig } from './config.js';
 
@@ -27,6 +27,8 @@ const NOW = 'UTC_TIMESTAMP(3)';
 const LIVE = `(expires_at IS NULL OR expires_at > ${NOW})`;
 const ER_DUP_ENTRY = 1062;
 const ER_LOCK_DEADLOCK = 1213;
+/** Keys per `getMany` query: keeps each statement well under max_allowed_packet (keys are ≤ 1 KiB). */
+export const GET_MANY_CHUNK = 500;
 
 type Row = mysql.RowDataPacket;
 
@@ -39,6 +41,19 @@ class MySqlStore implements RawStore {
   async get(key: string): Promise<Uint8Array | undefined> {
     const rows = await this.backend.rows('get', `SELECT value FROM ${this.t} WHERE \`key\` = ? AND ${LIVE}`, [key]);
     return rows[0] ? new Uint8Array(rows[0].value as Buffer) : undefined;
+  }
+
+  /** One `IN (…)` query per GET_MANY_CHUNK distinct keys, run one after another (one pool connection at a time). */
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    const distinct = [...new Set(keys)];
+    const found = new Map<string, Uint8Array>();
+    for (let i = 0; i < distinct.length; i += GET_MANY_CHUNK) {
+      const chunk = distinct.slice(i, i + GET_MANY_CHUNK);
+      const marks = chunk.map(() => '?').join(', ');
+      const rows = await this.backend.rows('getMany', `SELECT \`key\`, value FROM ${this.t} WHERE \`key\` IN (${marks}) AND ${LIVE}`, chunk);
+      for (const row of rows) found.set((row.key as Buffer).toString('utf8'), new Uint8Array(row.value as Buffer));
+    }
+    return answersInOrder(keys, found);
   }
 
   async set(key: string, value: Uint8Array, overwrite: boolean, ttlMs: number | undefined): Promise<void> {

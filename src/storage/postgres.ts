@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import { StorageAlreadyExistsError, StorageUnavailableError, type KvStore, type StorageBackend } from './types.js';
-import { ValidatedStore, validateNamespace, type RawStore } from './validate.js';
+import { ValidatedStore, answersInOrder, validateNamespace, type RawStore } from './validate.js';
 import { describeError } from './redact.js';
 import type { SqlServerConfig } from './config.js';
 
@@ -36,6 +36,16 @@ class PostgresStore implements RawStore {
   async get(key: string): Promise<Uint8Array | undefined> {
     const r = await this.backend.query<{ value: Buffer }>('get', `SELECT value FROM ${this.t} WHERE key = $1 AND ${LIVE}`, [key]);
     return r.rows[0] ? new Uint8Array(r.rows[0].value) : undefined;
+  }
+
+  /** One statement for the whole batch (one snapshot); the key list travels as a single text[] parameter. */
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    const r = await this.backend.query<{ key: string; value: Buffer }>(
+      'getMany',
+      `SELECT key, value FROM ${this.t} WHERE key = ANY($1::text[]) AND ${LIVE}`,
+      [[...new Set(keys)]],
+    );
+    return answersInOrder(keys, new Map(r.rows.map((row) => [row.key, new Uint8Array(row.value)])));
   }
 
   async set(key: string, value: Uint8Array, overwrite: boolean, ttlMs: number | undefined): Promise<void> {

@@ -40,6 +40,13 @@ class RedisStore implements RawStore {
     return v ? new Uint8Array(v) : undefined;
   }
 
+  /** One MGET (atomic on the server, so one snapshot); values are the raw bytes `set` stored. */
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    const values = await this.backend.run('getMany', (c) => c.mgetBuffer(...keys.map((k) => this.prefix + k)));
+    if (values.length !== keys.length) throw new StorageUnavailableError(`redis: getMany failed: ${values.length} answers for ${keys.length} keys`);
+    return values.map((v) => (v ? new Uint8Array(v) : undefined));
+  }
+
   async set(key: string, value: Uint8Array, overwrite: boolean, ttlMs: number | undefined): Promise<void> {
     const args: (string | number | Buffer)[] = [this.prefix + key, Buffer.from(value.buffer, value.byteOffset, value.byteLength)];
     if (ttlMs !== undefined) args.push('PX', ttlMs);

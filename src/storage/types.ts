@@ -44,6 +44,14 @@ export interface SetOptions {
 export interface KvStore {
   readonly namespace: string;
   get(key: string): Promise<Uint8Array | undefined>;
+  /**
+   * Batched `get`: one answer per key, in the order of `keys` (duplicates allowed, each answer its own copy),
+   * `undefined` where `get` would return undefined (absent or expired). Every key is checked as `get` checks it
+   * before anything is read: one invalid key fails the whole call with StorageInvalidKeyError. One statement on
+   * PostgreSQL, one MGET on Redis, one query per 500 keys on MySQL. Each key is read atomically, but the answers are
+   * not one snapshot on every backend (docs/storage.md).
+   */
+  getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]>;
   set(key: string, value: Uint8Array, options?: SetOptions): Promise<void>;
   /** Returns true when a key was deleted. */
   delete(key: string): Promise<boolean>;

@@ -150,7 +150,7 @@ test('a storage outage is 503 StorageUnavailable and leaks no backend detail', a
         if (down) throw new StorageUnavailableError('connect ECONNREFUSED 10.0.0.7:5432 password=hunter2');
         return f(...a);
       };
-      return { namespace: ns, get: guard(kv.get.bind(kv)), set: guard(kv.set.bind(kv)), delete: guard(kv.delete.bind(kv)), list: guard(kv.list.bind(kv)), take: guard(kv.take.bind(kv)) };
+      return { namespace: ns, get: guard(kv.get.bind(kv)), getMany: guard(kv.getMany.bind(kv)), set: guard(kv.set.bind(kv)), delete: guard(kv.delete.bind(kv)), list: guard(kv.list.bind(kv)), take: guard(kv.take.bind(kv)) };
     },
     ping: async () => {},
     close: async () => {},

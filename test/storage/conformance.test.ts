@@ -217,6 +217,106 @@ for (const h of harnesses()) {
       assert.deepEqual(await s.list(), []);
     });
 
+    test('getMany: empty list, order, duplicates, missing keys, "/" keys', async () => {
+      const s = await fresh();
+      assert.deepEqual(await s.getMany([]), []);
+      assert.deepEqual(await s.getMany(['nothing', 'here']), [undefined, undefined]);
+      await s.set('b', enc('two'));
+      await s.set('a', enc('one'));
+      await s.set('repo/type/tag', enc('slash'));
+      await s.set('repo', enc('no slash'));
+      const keys = ['b', 'missing', 'a', 'repo/type/tag', 'b', 'repo', 'repo/type', 'a', 'missing'];
+      const got = await s.getMany(keys);
+      assert.equal(got.length, keys.length);
+      assert.deepEqual(got.map(dec), ['two', undefined, 'one', 'slash', 'two', 'no slash', undefined, 'one', undefined]);
+      // Exactly what get answers, key by key, also after take/delete/overwrite.
+      await s.take('a');
+      await s.delete('repo');
+      await s.set('b', enc('deux'));
+      const after = await s.getMany(keys);
+      const single = await Promise.all(keys.map((k) => s.get(k)));
+      assert.deepEqual(after.map(dec), single.map(dec));
+      assert.deepEqual(after.map(dec), ['deux', undefined, undefined, 'slash', 'deux', undefined, undefined, undefined, undefined]);
+      // The caller's array is not touched.
+      assert.deepEqual(keys, ['b', 'missing', 'a', 'repo/type/tag', 'b', 'repo', 'repo/type', 'a', 'missing']);
+    });
+
+    test('getMany: arbitrary bytes, empty values are present, answers are independent copies', async () => {
+      const s = await fresh();
+      const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+      const edges = new Uint8Array([0x00, 0xff, 0x00, 0x80, 0xff, 0x00]);
+      await s.set('all', all);
+      await s.set('edges', edges);
+      await s.set('empty', new Uint8Array(0));
+      await s.set('zero', new Uint8Array([0]));
+      const [gotAll, gotEdges, gotEmpty, gotZero, gotAll2] = await s.getMany(['all', 'edges', 'empty', 'zero', 'all']);
+      assert.ok(gotAll instanceof Uint8Array && gotAll2 instanceof Uint8Array);
+      assert.deepEqual(Buffer.from(gotAll), Buffer.from(all));
+      assert.deepEqual(Buffer.from(gotEdges!), Buffer.from(edges));
+      assert.ok(gotEmpty instanceof Uint8Array, 'an empty value is present, not absent');
+      assert.equal(gotEmpty.length, 0);
+      assert.deepEqual(Buffer.from(gotZero!), Buffer.from([0]));
+      // Mutating one answer changes neither the duplicate answer nor the store.
+      assert.notEqual(gotAll, gotAll2);
+      gotAll[0] = 0xaa;
+      assert.equal(gotAll2[0], 0);
+      assert.deepEqual(Buffer.from((await s.get('all'))!), Buffer.from(all));
+    });
+
+    test('getMany: expired keys read as undefined, exactly as get', async () => {
+      const s = await fresh();
+      const ttlMs = h.shortTtlMs;
+      await s.set('short', enc('s'), { ttlMs });
+      await s.set('long', enc('l'), { ttlMs: 600_000 });
+      await s.set('forever', enc('f'));
+      await s.set('plain-then-ttl', enc('1'));
+      await s.set('plain-then-ttl', enc('2'), { ttlMs });
+      await s.set('ttl-then-plain', enc('1'), { ttlMs });
+      await s.set('ttl-then-plain', enc('2'));
+      const keys = ['short', 'long', 'forever', 'plain-then-ttl', 'ttl-then-plain', 'short'];
+      assert.deepEqual((await s.getMany(keys)).map(dec), ['s', 'l', 'f', '2', '2', 's']);
+      await h.elapse(ttlMs + 300);
+      const got = await s.getMany(keys);
+      assert.deepEqual(got.map(dec), [undefined, 'l', 'f', undefined, '2', undefined]);
+      assert.deepEqual((await Promise.all(keys.map((k) => s.get(k)))).map(dec), got.map(dec));
+      assert.deepEqual(await s.list(), ['forever', 'long', 'ttl-then-plain']);
+      // An expired key is free again, and getMany sees the new value.
+      await s.set('short', enc('again'), { overwrite: false });
+      assert.deepEqual((await s.getMany(['short'])).map(dec), ['again']);
+    });
+
+    test('getMany: one invalid key fails the whole call before any I/O', async () => {
+      const s = await fresh();
+      await s.set('ok', enc('v'));
+      for (const key of INVALID_KEYS) {
+        const label = JSON.stringify(key.slice(0, 20));
+        await assert.rejects(s.getMany(['ok', key, 'ok']), StorageInvalidKeyError, label);
+        await assert.rejects(s.getMany([key]), StorageInvalidKeyError, label);
+      }
+      await assert.rejects(s.getMany(['ok', undefined as unknown as string]), StorageInvalidKeyError);
+      await assert.rejects(s.getMany('ok' as unknown as string[]), TypeError);
+      // A closed instance would answer StorageUnavailableError to any I/O: the key check must come first.
+      const closed = await h.create();
+      const cs = await closed.open(s.namespace);
+      await closed.close();
+      await assert.rejects(cs.getMany(['ok', 'a b']), StorageInvalidKeyError);
+      assert.deepEqual((await s.getMany(['ok'])).map(dec), ['v']);
+    });
+
+    test('getMany: 1,200 keys in one call (more than one MySQL chunk), present and absent interleaved', async () => {
+      const s = await fresh();
+      const keys = Array.from({ length: 1200 }, (_, i) => `rv/${String(i).padStart(4, '0')}`);
+      const stored = keys.filter((_, i) => i % 3 === 0);
+      for (let i = 0; i < stored.length; i += 50) {
+        await Promise.all(stored.slice(i, i + 50).map((k) => s.set(k, enc(`v:${k}`))));
+      }
+      // The last key repeats the first, so a duplicate spans the chunk boundary.
+      const asked = [...keys, keys[0]!];
+      const got = await s.getMany(asked);
+      assert.equal(got.length, asked.length);
+      asked.forEach((k, i) => assert.equal(dec(got[i]), stored.includes(k) ? `v:${k}` : undefined, k));
+    });
+
     test('invalid namespaces are rejected at open', async () => {
       for (const ns of INVALID_NAMESPACES) {
         await assert.rejects(backend.open(ns), StorageInvalidKeyError, JSON.stringify(ns));

@@ -136,3 +136,27 @@ test('a namespace with "/" is one directory with \\x2F, so it cannot collide wit
     assert.deepEqual((await readdir(dir)).sort(), ['a', 'a\\x2Fb']);
     assert.equal(dec(await (await b.open('a')).get('b')), 'key b of a');
   }));
+
+test('getMany: a key too long for a file name fails the batch before any file is read (expired entries stay)', () =>
+  withDir(async (dir) => {
+    const clock = manualClock();
+    const s = await new LocalFsBackend({ dirPath: dir, clock: clock.now }).open('ns');
+    await s.set('old', enc('x'), { ttlMs: 1000 });
+    await s.set('plain', enc('p'));
+    clock.advance(2000);
+    const tooLong = 'k'.repeat(300); // a valid key (≤ 1024), but 300 bytes is no file name
+    await assert.rejects(s.getMany(['old', tooLong]), StorageInvalidKeyError);
+    await assert.rejects(s.getMany([tooLong, 'old']), StorageInvalidKeyError);
+    assert.ok(existsSync(join(dir, 'ns', 'old+ttl')), 'nothing was read, so the expired entry was not purged yet');
+    assert.deepEqual((await s.getMany(['old', 'plain', 'old'])).map(dec), [undefined, 'p', undefined]);
+    assert.ok(!existsSync(join(dir, 'ns', 'old+ttl')), 'reading the expired entry purges it, as get does');
+  }));
+
+test('getMany: an unreadable entry makes the whole batch StorageUnavailableError (never a partial answer)', () =>
+  withDir(async (dir) => {
+    const s = await new LocalFsBackend({ dirPath: dir }).open('ns');
+    for (let i = 0; i < 40; i++) await s.set(`k${i}`, enc(`v${i}`));
+    await writeFile(join(dir, 'ns', 'k7+ttl'), 'not a TTL header');
+    await assert.rejects(s.getMany(Array.from({ length: 40 }, (_, i) => `k${i}`)), StorageUnavailableError);
+    assert.equal(dec((await s.getMany(['k8']))[0]), 'v8');
+  }));

@@ -14,6 +14,7 @@ import { PostgresBackend } from '../../src/storage/postgres.js';
 import { RedisBackend } from '../../src/storage/redis.js';
 import { MySqlBackend } from '../../src/storage/mysql.js';
 import { LocalFsBackend } from '../../src/storage/local-fs.js';
+import { DeferredBackend } from '../../src/kbs/deferred-storage.js';
 import { sleep, uniquePrefix } from './harness.js';
 
 const SECRET = 's3cr3t-Pa55';
@@ -114,6 +115,11 @@ for (const srv of servers) {
           (e: unknown) => Promise.reject(e),
         );
         await assert.rejects(opened, assertUnavailable);
+        const batch = b.open('kbt_down').then(
+          (s) => s.getMany(['k', 'k2']),
+          (e: unknown) => Promise.reject(e),
+        );
+        await assert.rejects(batch, assertUnavailable);
       } finally {
         await b.close();
       }
@@ -129,15 +135,42 @@ for (const srv of servers) {
         await s.set('k', new TextEncoder().encode('before'));
         await proxy.stop();
         await assert.rejects(s.get('k'), assertUnavailable);
+        await assert.rejects(s.getMany(['k', 'absent', 'k']), assertUnavailable);
         await assert.rejects(s.set('k', new TextEncoder().encode('during')), assertUnavailable);
         await assert.rejects(s.take('k'), assertUnavailable);
         await proxy.start();
         const v = await eventually(() => s.get('k'));
         assert.equal(new TextDecoder().decode(v), 'before');
+        const many = await eventually(() => s.getMany(['k', 'absent', 'k']));
+        assert.deepEqual(many.map((x) => (x === undefined ? undefined : new TextDecoder().decode(x))), ['before', undefined, 'before']);
         await s.set('k2', new Uint8Array([1]));
         assert.deepEqual(await s.list(), ['k', 'k2']);
       } finally {
         await b.dropNamespace(ns).catch(() => {});
+        await b.close();
+        await proxy.stop();
+      }
+    });
+
+    test('DeferredBackend (the KBS wrapper): getMany is StorageUnavailableError while down at start-up, then works', async () => {
+      const proxy = new Proxy(await freePort(), srv.port); // not started: the server is "down"
+      const inner = srv.make(proxy.port, false);
+      const b = new DeferredBackend(inner);
+      const ns = uniquePrefix();
+      try {
+        const s = await b.open(ns); // never fails for an outage
+        await assert.rejects(s.getMany(['k']), assertUnavailable);
+        await proxy.start();
+        assert.deepEqual(await eventually(() => s.getMany(['k', 'k'])), [undefined, undefined]);
+        await s.set('k', new TextEncoder().encode('up'));
+        const got = await s.getMany(['absent', 'k']);
+        assert.equal(got[0], undefined);
+        assert.equal(new TextDecoder().decode(got[1]), 'up');
+        await proxy.stop();
+        await assert.rejects(s.getMany(['k']), assertUnavailable);
+      } finally {
+        await proxy.start().catch(() => {});
+        await inner.dropNamespace(ns).catch(() => {});
         await b.close();
         await proxy.stop();
       }
