@@ -57,8 +57,12 @@ const SESSIONS = 10_000;
 const FLOW_SECONDS = Number(process.env.KBS_BENCH_SECONDS ?? 6);
 /** Concurrency levels (env KBS_BENCH_CLIENTS, comma-separated; default 1,32). */
 const LEVELS = (process.env.KBS_BENCH_CLIENTS ?? '1,32').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
-/** Set KBS_BENCH_PARTS to a subset of "crypto,stages,flows,inproc,memory" (flows: load from a child process; inproc: the old same-process load) to run only those parts (profiling). */
-const PARTS = new Set((process.env.KBS_BENCH_PARTS ?? 'crypto,stages,flows,inproc,memory').split(','));
+/**
+ * Set KBS_BENCH_PARTS to a subset of "crypto,stages,flows,floor,inproc,memory" (flows: load from a child process;
+ * floor: the same load against bench/kbs-floor.ts, bare node:http and fastify servers doing only the crypto; inproc: the
+ * old same-process load) to run only those parts (profiling).
+ */
+const PARTS = new Set((process.env.KBS_BENCH_PARTS ?? 'crypto,stages,flows,floor,inproc,memory').split(','));
 
 interface Server {
   kbs: Kbs;
