@@ -257,6 +257,17 @@ export class Evaluator {
    * Evaluates the same sub-terms in the same order as the continuation-passing path; anything unusual (data
    * overrides from `with`, mocked functions, comprehensions, rego.parse_module) goes through that path.
    */
+  /** The values of single-valued item terms, in order; undefined when any is undefined. */
+  private values(items: readonly Term[], env: Env): Value[] | undefined {
+    const out: Value[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const v = this.value(items[i]!, env);
+      if (v === undefined) return undefined;
+      out[i] = v;
+    }
+    return out;
+  }
+
   private value(t: Term, env: Env): Value | undefined {
     switch (t.type) {
       case 'scalar':
@@ -272,27 +283,13 @@ export class Evaluator {
         return this.refValue(t, env);
       case 'array': {
         const cv = (t as { cv?: Value }).cv;
-        if (cv !== undefined) return cv;
-        const items = t.items;
-        const out: Value[] = new Array(items.length);
-        for (let i = 0; i < items.length; i++) {
-          const v = this.value(items[i]!, env);
-          if (v === undefined) return undefined;
-          out[i] = v;
-        }
-        return out;
+        return cv !== undefined ? cv : this.values(t.items, env);
       }
       case 'set': {
         const cv = (t as { cv?: Value }).cv;
         if (cv !== undefined) return cv;
-        const items = t.items;
-        const out: Value[] = new Array(items.length);
-        for (let i = 0; i < items.length; i++) {
-          const v = this.value(items[i]!, env);
-          if (v === undefined) return undefined;
-          out[i] = v;
-        }
-        return new RegoSet(out);
+        const out = this.values(t.items, env);
+        return out === undefined ? undefined : new RegoSet(out);
       }
       case 'object': {
         const cv = (t as { cv?: Value }).cv;

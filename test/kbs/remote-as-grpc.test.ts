@@ -9,9 +9,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { webcrypto } from 'node:crypto';
 import { MemoryBackend } from '../../src/storage/memory.js';
 import { parseAsConfig } from '../../src/as/config.js';
 import { createBuiltinAttestationService, type BuiltinAttestationService } from '../../src/as/builtin.js';
@@ -32,11 +29,10 @@ import { asAttestationError } from '../../src/kbs/routes/as-errors.js';
 import { AttestationError, AttestationServiceUnavailable } from '../../src/kbs/errors.js';
 import { ConfigError } from '../../src/util/config-error.js';
 import { readTestdata, testdataSkip } from '../support/testdata.js';
-import { makeCa, makeLeaf } from './support/pki.js';
+import { makeCa, makeLeaf, makeTlsServerCert } from './support/pki.js';
 import { startKbs } from './support/harness.js';
 import { attest, attestationBody, auth, call, ecTeeKey, errorType } from './support/rcar.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const b64url = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
 
@@ -326,27 +322,15 @@ test('grpc client: a stalled AS hits the per-request deadline → timeout error,
 });
 
 test('grpc client: https:// speaks TLS, checks the server against the trusted roots', async (t) => {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-  const caKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    name: 'CN=grpc test CA', keys: caKeys, signingAlgorithm: alg, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3600_000),
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
-  });
-  const leafKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const leaf = await x509.X509CertificateGenerator.create({
-    subject: 'CN=localhost', issuer: ca.subject, publicKey: leafKeys.publicKey, signingKey: caKeys.privateKey, signingAlgorithm: alg,
-    notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3600_000),
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }])],
-  });
-  const leafKeyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey)).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`;
-  const caPem = Buffer.from(ca.toString('pem'));
+  const tls = await makeTlsServerCert();
+  const caPem = Buffer.from(tls.caPem);
   const server = new grpc.Server();
   server.addService(serviceOf(loadProto('attestation'), 'attestation.AttestationService').service, {
     AttestationEvaluate: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { attestation_token: 'tls.token.ok' }),
     SetAttestationPolicy: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, {}),
     GetAttestationChallenge: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, {}),
   });
-  const creds = grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(leafKeyPem), cert_chain: Buffer.from(leaf.toString('pem')) }]);
+  const creds = grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }]);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (e, p) => (e ? reject(e) : resolve(p))));
   t.after(() => server.forceShutdown());
   const address = parseAsAddress(`https://localhost:${port}`);

@@ -6,7 +6,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -14,8 +14,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Writable } from 'node:stream';
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { KbsClient } from '../../src/client/kbs-client.js';
@@ -30,10 +28,10 @@ import { AttestationServiceError } from '../../src/as/errors.js';
 import { MemoryBackend } from '../../src/storage/memory.js';
 import { ConfigError } from '../../src/util/config-error.js';
 import { readTestdata, testdataPresent, testdataSkip } from '../support/testdata.js';
+import { makeTlsServerCert } from './support/pki.js';
 import { startKbs, type TestKbs } from './support/harness.js';
 import { attest, auth, call, ecTeeKey, errorType } from './support/rcar.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const API_KEY = 'ita-api-key-' + randomBytes(12).toString('hex');
 const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64');
@@ -553,21 +551,9 @@ test('intel_ta start-up: certs_file is loaded (missing → error naming the key)
 });
 
 test('intel_ta: https:// to ITA checks the server certificate (test CA via the extraCaPem option only)', async (t) => {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-  const caKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    name: 'CN=ita test CA', keys: caKeys, signingAlgorithm: alg, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3600_000),
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
-  });
-  const leafKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const leaf = await x509.X509CertificateGenerator.create({
-    subject: 'CN=localhost', issuer: ca.subject, publicKey: leafKeys.publicKey, signingKey: caKeys.privateKey, signingAlgorithm: alg,
-    notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3600_000),
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }])],
-  });
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey)).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`;
+  const tls = await makeTlsServerCert();
   const ita = new FakeIta(new ItaSigner('tls-kid'));
-  await ita.start({ key: keyPem, cert: leaf.toString('pem') });
+  await ita.start({ key: tls.keyPem, cert: tls.certPem });
   t.after(() => ita.stop());
   const svc = (extraCaPem?: string) =>
     new ItaAttestationService({
@@ -576,7 +562,7 @@ test('intel_ta: https:// to ITA checks the server certificate (test CA via the e
     });
   const digest = createHash('sha512').update(canonicalize({ nonce: 'n' })).digest();
   const req = [{ tee: 'tdx', evidence: (await tdxAttester(tdQuoteTemplate()).getEvidence(digest)) as never, runtimeData: { kind: 'structured' as const, json: { nonce: 'n' } } }];
-  const token = await svc(ca.toString('pem')).evaluate(req, ['default']);
+  const token = await svc(tls.caPem).evaluate(req, ['default']);
   assert.equal(token, ita.issued.at(-1));
   // Node's roots alone do not include the test CA: no connection, which is an outage (503), not a verdict.
   const before = ita.seen.length;

@@ -10,6 +10,7 @@
  *  - the AS cannot be reached or does not answer in time → `RemoteAsError` (503 at the KBS, no internals shown);
  *  - calls with no gRPC counterpart (list/get policy, signer JWKS) → `RemoteAsError('ERR_REMOTE_AS_UNSUPPORTED')`.
  */
+import type { GrpcIndividualRequest } from '../../as/wire.js';
 import * as grpc from '@grpc/grpc-js';
 import type { AttestationService, VerificationRequest } from '../../as/types.js';
 import { AttestationServiceError, type AsErrorCode } from '../../as/errors.js';
@@ -38,15 +39,8 @@ export interface GrpcAsClientOptions {
 
 type Unary<Req, Res> = (req: Req, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => grpc.ClientUnaryCall;
 
-interface GrpcVerificationRequest {
-  tee: string;
-  evidence: string;
-  raw_runtime_data?: string;
-  structured_runtime_data?: string;
-  init_data_digest?: string;
-  init_data_toml?: string;
-  runtime_data_hash_algorithm: string;
-}
+/** What the client sends: the proto message's fields (the oneof case names are what proto-loader adds when decoding). */
+type GrpcVerificationRequest = Omit<GrpcIndividualRequest, 'runtime_data' | 'init_data'>;
 
 type AsStub = grpc.Client & {
   AttestationEvaluate: Unary<{ verification_requests: GrpcVerificationRequest[]; policy_ids: string[] }, { attestation_token: string }>;

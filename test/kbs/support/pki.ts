@@ -48,3 +48,30 @@ export async function makeLeaf(name: string, publicKey: KeyObject, issuer: TestC
   });
   return wrap(name, cert, issuer.keys, false);
 }
+
+export interface TestTlsServerCert {
+  /** PEM of the self-signed CA that issued the server certificate (what a client must trust). */
+  caPem: string;
+  /** PEM of the server certificate (SAN: the given DNS name). */
+  certPem: string;
+  /** PKCS#8 PEM of the server's private key. */
+  keyPem: string;
+}
+
+/** A TLS server certificate for `dnsName` (default `localhost`) under a fresh test CA, valid around now. */
+export async function makeTlsServerCert(dnsName = 'localhost'): Promise<TestTlsServerCert> {
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(Date.now() + 3_600_000);
+  const caKeys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    name: 'CN=test TLS CA', keys: caKeys, signingAlgorithm: EC, notBefore, notAfter,
+    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+  });
+  const leafKeys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const leaf = await x509.X509CertificateGenerator.create({
+    subject: `CN=${dnsName}`, issuer: ca.subject, publicKey: leafKeys.publicKey, signingKey: caKeys.privateKey, signingAlgorithm: EC, notBefore, notAfter,
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: dnsName }])],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey)).toString('base64').replace(/(.{64})/g, '$1\n');
+  return { caPem: ca.toString('pem'), certPem: leaf.toString('pem'), keyPem: `-----BEGIN PRIVATE KEY-----\n${pkcs8}\n-----END PRIVATE KEY-----\n` };
+}
