@@ -7,6 +7,7 @@ import { readTestdata, testdataSkip } from '../support/testdata.js';
 import { defaultKbsConfig, loadConfigFile, parseConfigText, parseKbsConfig } from '../../src/kbs/config.js';
 import { parseAsConfig } from '../../src/as/config.js';
 import { ConfigError } from '../../src/util/config-error.js';
+import { configErrorOf } from './support/config-error.js';
 
 function load(dir: string, name: string) {
   const raw = parseConfigText(readTestdata('kbs', dir, name).toString('utf8'), name);
@@ -96,15 +97,7 @@ test('TLS profiles from Trustee configs map to node TLS settings', { skip: testd
   assert.equal(tls('tls-profile-custom-pqc.toml').groups, 'X25519MLKEM768:X25519:secp256r1');
 });
 
-function err(raw: unknown): ConfigError {
-  try {
-    parseKbsConfig(raw, {});
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  assert.fail('expected a ConfigError');
-}
+const err = configErrorOf;
 
 test('unknown keys and bad values name the key', () => {
   assert.equal(err({ http_server: { sockets: ['127.0.0.1:8080'], socket: [] } }).key, 'http_server.socket');

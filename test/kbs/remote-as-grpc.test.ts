@@ -32,6 +32,7 @@ import { readTestdata, testdataSkip } from '../support/testdata.js';
 import { makeCa, makeLeaf, makeTlsServerCert } from './support/pki.js';
 import { startKbs } from './support/harness.js';
 import { attest, attestationBody, auth, call, ecTeeKey, errorType } from './support/rcar.js';
+import { configErrorOf } from './support/config-error.js';
 
 
 const b64url = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
@@ -347,15 +348,7 @@ test('grpc client: https:// speaks TLS, checks the server against the trusted ro
   await assert.rejects(plain.evaluate([{ tee: 'sample', evidence: {} }], ['default']), (e: unknown) => e instanceof RemoteAsError);
 });
 
-function configError(raw: unknown): ConfigError {
-  try {
-    parseKbsConfig(raw, {});
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  assert.fail('expected a ConfigError');
-}
+const configError = configErrorOf;
 
 test('config: coco_as_grpc keys, defaults, aliases and refusals naming the key', () => {
   const d = parseKbsConfig({ attestation_service: { type: 'coco_as_grpc' } }, {}).attestationService as GrpcAsSettings;
