@@ -62,6 +62,8 @@ const LEVELS = (process.env.KBS_BENCH_CLIENTS ?? '1,32').split(',').map(Number).
  * floor: the same load against bench/kbs-floor.ts, bare node:http and fastify servers doing only the crypto; inproc: the
  * old same-process load) to run only those parts (profiling).
  */
+/** TEE keys of the child-process load: `fresh` per flow (default, as a fleet of guests) or `pool` (reused, cached). */
+const KEYS = process.env.KBS_BENCH_KEYS === 'pool' ? 'pool' : 'fresh';
 const PARTS = new Set((process.env.KBS_BENCH_PARTS ?? 'crypto,stages,flows,floor,inproc,memory').split(','));
 
 interface Server {
@@ -143,7 +145,7 @@ async function load(url: string, keys: TeeKeyPair[], concurrency: number, second
  * KBS (and its built-in AS), so process.cpuUsage() here is the server's CPU. Timing runs from 'go' to 'done'.
  */
 async function remoteLoad(url: string, concurrency: number, seconds: number): Promise<LoadResult> {
-  const req: LoadRequest = { url, resource: RESOURCE, secretHex: SECRET.toString('hex'), concurrency, seconds };
+  const req: LoadRequest = { url, resource: RESOURCE, secretHex: SECRET.toString('hex'), concurrency, seconds, keys: KEYS };
   const child = fork(fileURLToPath(new URL('./kbs-client-worker.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, KBS_BENCH_LOAD: JSON.stringify(req) },

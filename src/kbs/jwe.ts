@@ -9,7 +9,7 @@
  */
 import { constants, createCipheriv, createECDH, createHash, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { JweError } from './errors.js';
-import { parseTeePubKey, teePubKeyObject, TeePubKeyError, type TeePubKey } from './tee-pubkey.js';
+import { ecPoint, parseTeePubKey, teePubKeyObject, TeePubKeyError, type TeePubKey } from './tee-pubkey.js';
 
 export interface FlattenedJwe {
   protected: string;
@@ -24,7 +24,6 @@ export interface JweOptions {
 }
 
 const ENC = 'A256GCM';
-const UNCOMPRESSED = Buffer.from([0x04]);
 /** RFC 3394 §2.2.3.1 default initial value (node's `id-aes256-wrap` checks it on unwrap). */
 const AES_KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
 
@@ -71,10 +70,10 @@ const CURVE: Record<string, 'prime256v1' | 'secp521r1'> = { 'P-256': 'prime256v1
 /** `rawKey` is the untrusted tee-pubkey JSON from the token claims. */
 export async function encryptToTeeKey(rawKey: unknown, plaintext: Uint8Array, opts: JweOptions = {}): Promise<FlattenedJwe> {
   let key: TeePubKey;
-  let keyObject: KeyObject;
+  let keyObject: KeyObject | undefined;
   try {
-    key = parseTeePubKey(rawKey, opts);
-    keyObject = teePubKeyObject(key); // cached by parseTeePubKey: no second import
+    key = parseTeePubKey(rawKey, opts); // validated (and cached) once per key
+    if (key.kty === 'RSA') keyObject = teePubKeyObject(key); // cached by parseTeePubKey: no second import
   } catch (e) {
     if (e instanceof TeePubKeyError) throw new JweError(e.message);
     throw e;
@@ -87,7 +86,7 @@ export async function encryptToTeeKey(rawKey: unknown, plaintext: Uint8Array, op
   }
 }
 
-function encryptParsed(key: TeePubKey, keyObject: KeyObject, plaintext: Uint8Array): FlattenedJwe {
+function encryptParsed(key: TeePubKey, keyObject: KeyObject | undefined, plaintext: Uint8Array): FlattenedJwe {
   const cek = poolBytes(32);
   try {
     return encryptWithCek(key, keyObject, plaintext, cek);
@@ -96,10 +95,11 @@ function encryptParsed(key: TeePubKey, keyObject: KeyObject, plaintext: Uint8Arr
   }
 }
 
-function encryptWithCek(key: TeePubKey, keyObject: KeyObject, plaintext: Uint8Array, cek: Buffer): FlattenedJwe {
+function encryptWithCek(key: TeePubKey, keyObject: KeyObject | undefined, plaintext: Uint8Array, cek: Buffer): FlattenedJwe {
   let header: string;
   let encryptedKey: Buffer;
   if (key.kty === 'RSA') {
+    if (keyObject === undefined) throw new JweError('RSA tee-pubkey without its imported key');
     if (key.alg === 'RSA1_5') {
       header = JSON.stringify({ alg: 'RSA1_5', enc: ENC });
       encryptedKey = publicEncrypt({ key: keyObject, padding: constants.RSA_PKCS1_PADDING }, cek);
@@ -119,7 +119,7 @@ function encryptWithCek(key: TeePubKey, keyObject: KeyObject, plaintext: Uint8Ar
     const len = (ephPoint.length - 1) / 2;
     const epk = { crv: key.crv, kty: 'EC', x: ephPoint.subarray(1, 1 + len).toString('base64url'), y: ephPoint.subarray(1 + len).toString('base64url') };
     header = JSON.stringify({ alg: key.alg, enc: ENC, epk });
-    const teePoint = Buffer.concat([UNCOMPRESSED, Buffer.from(key.x, 'base64url'), Buffer.from(key.y, 'base64url')]);
+    const teePoint = ecPoint(key);
     // RFC 7518 §4.6.2: Z from ECDH, Concat KDF (SHA-256, AlgorithmID = alg, empty apu/apv, keydatalen 256).
     const kek = concatKdfSha256(eph.computeSecret(teePoint), key.alg, 256);
     const wrap = createCipheriv('id-aes256-wrap', kek, AES_KW_IV); // RFC 3394 AES key wrap, default IV

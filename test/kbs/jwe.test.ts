@@ -70,6 +70,9 @@ test('unsupported tee-pubkeys are JweErrors', async () => {
     { ...ec, alg: 'ECDH-ES' },
     { ...ec, x: ec.x!.slice(2) },
     { ...ec, y: ecTeeKey('P-256').jwk.y }, // not on the curve
+    { ...ec, x: Buffer.alloc(32, 0xff).toString('base64url') }, // x ≥ p: not a field element
+    { ...ecTeeKey('P-521').jwk, y: ecTeeKey('P-521').jwk.y }, // P-521, not on the curve
+    { ...ec, x: Buffer.alloc(32).toString('base64url'), y: Buffer.alloc(32).toString('base64url') }, // (0, 0)
     { ...rsaTeeKey().jwk, alg: 'RSA-OAEP' },
     { kty: 'oct', alg: 'A256KW', k: 'AAAA' },
     { kty: 'AKP', alg: 'ML-KEM-768+A192KW', pub: 'AAAA' },
