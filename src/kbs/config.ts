@@ -49,6 +49,11 @@ export interface HttpServerConfig {
   tls: TlsSettings;
   /** Per-client `/auth` rate limit (ours); absent = off. */
   authRateLimit?: AuthRateLimitSettings;
+  /**
+   * `worker_count`: processes serving the sockets (bin/kbs forks them with node:cluster, src/kbs/cluster/). Absent
+   * or 1 = one process, as a library `createKbs` always is.
+   */
+  workerCount?: number;
 }
 
 export interface AuthRateLimitSettings {
@@ -340,7 +345,7 @@ function parseHttpServer(t: TableReader | undefined, warnings: string[]): HttpSe
   const privateKeyPath = r.string('private_key');
   const certificatePath = r.string('certificate');
   const payloadMiB = r.int('payload_request_size', 1, 1024) ?? 2;
-  if (r.has('worker_count')) r.int('worker_count', 1, 1024); // accepted; Node serves on one event loop
+  const workerCount = r.int('worker_count', 1, MAX_WORKER_COUNT);
   const profileRaw = r.string('tls_profile') ?? 'intermediate';
   if (!['old', 'intermediate', 'modern', 'custom'].includes(profileRaw))
     throw new ConfigError(r.key('tls_profile'), 'must be one of old, intermediate, modern, custom');
@@ -370,8 +375,20 @@ function parseHttpServer(t: TableReader | undefined, warnings: string[]): HttpSe
     if (open) throw new ConfigError(r.key('insecure_http'), `socket ${open.host}:${open.port} is not loopback: configure private_key/certificate or set insecure_http = true`);
   }
   if (!tlsOn && insecureHttp) warnings.push('http_server.insecure_http = true: serving plain HTTP');
-  return { sockets, insecureHttp, privateKeyPath, certificatePath, payloadRequestSize: payloadMiB * MIB, tls, ...(authRateLimit ? { authRateLimit } : {}) };
+  return {
+    sockets,
+    insecureHttp,
+    privateKeyPath,
+    certificatePath,
+    payloadRequestSize: payloadMiB * MIB,
+    tls,
+    ...(authRateLimit ? { authRateLimit } : {}),
+    ...(workerCount !== undefined ? { workerCount } : {}),
+  };
 }
+
+/** Upper bound of `worker_count` (a typo guard: one process per core is the useful range). */
+export const MAX_WORKER_COUNT = 1024;
 
 /** Upper bound of `auth_rate_limit` / `auth_rate_burst` (a typo guard; far above any useful value). */
 const MAX_AUTH_RATE = 1_000_000;

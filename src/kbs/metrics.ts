@@ -2,6 +2,10 @@
  * Prometheus metrics with Trustee's names (specs/trustee.md §6.6); only requests under `/kbs` are counted. Unlike
  * Trustee, response sizes go into `kbs_http_response_size_bytes` (Trustee observes them into the request histogram).
  * One registry per server instance, so several servers (tests) never share counters.
+ *
+ * With `worker_count` > 1 each worker process has its own registry and `/metrics` renders the sum over all workers
+ * (src/kbs/cluster/): `aggregator` says how a metric combines across workers (counters, histograms and gauges sum by
+ * default; the build info is the same in every worker and must not be multiplied).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -32,8 +36,27 @@ export class KbsMetrics {
   readonly authSuccesses = new Counter({ name: 'kbs_auth_successes_total', help: 'Successful /auth', registers: [this.registry] });
   readonly authErrors = new Counter({ name: 'kbs_auth_errors_total', help: 'Failed /auth', registers: [this.registry] });
 
+  /** What `GET /metrics` answers: this registry, unless a multi-process KBS replaced it (`renderWith`). */
+  private renderer: () => Promise<string> = () => this.registry.metrics();
+
   constructor(version: string) {
-    const info = new Gauge({ name: 'kbs_build_info', help: 'Build information', labelNames: ['version', 'git_hash', 'build_date'], registers: [this.registry] });
+    const info = new Gauge({
+      name: 'kbs_build_info',
+      help: 'Build information',
+      labelNames: ['version', 'git_hash', 'build_date'],
+      aggregator: 'first',
+      registers: [this.registry],
+    });
     info.set({ version, git_hash: 'unknown', build_date: 'unknown' }, 1);
+  }
+
+  /** The text exposition for `GET /metrics` (content type `registry.contentType`). */
+  render(): Promise<string> {
+    return this.renderer();
+  }
+
+  /** Serve another text on `GET /metrics`: a cluster worker asks its primary for the sum over every worker. */
+  renderWith(renderer: () => Promise<string>): void {
+    this.renderer = renderer;
   }
 }

@@ -107,8 +107,15 @@ export async function buildKbsApp(ctx: KbsContext, opts: BuildAppOptions = {}): 
     const k = new StorageUnavailable('storage backend unavailable');
     return reply.status(k.status).type('application/problem+json').send(JSON.stringify(problemOf(k)));
   });
-  app.get('/metrics', async (_req, reply) => {
-    const text = await ctx.metrics.registry.metrics();
+  app.get('/metrics', async (req, reply) => {
+    let text: string;
+    try {
+      text = await ctx.metrics.render();
+    } catch (e) {
+      // A multi-process KBS could not gather every worker's counters: a partial sum would look like a counter reset.
+      req.log.warn({ err: { message: (e as Error).message } }, 'metrics unavailable');
+      return reply.status(503).type('text/plain; charset=utf-8').send('metrics unavailable\n');
+    }
     return reply.type(ctx.metrics.registry.contentType).send(text);
   });
 
