@@ -1,7 +1,8 @@
 // Three real `bin/kbs` processes sharing PostgreSQL (resources, policies, reference values) and Redis (sessions),
 // one token-signing key and one admin identity provider, behind nginx (round-robin):
 //  - an RCAR handshake whose /auth, /attest and resource GET land on three different instances works;
-//  - a nonce is single-use across instances (the same /attest sent to all three at once: exactly one 200);
+//  - a nonce is single-use across instances (the same /attest sent to all three at once: one token, the others 401 or,
+//    arriving after it was stored, the same token from the Attested session);
 //  - a resource, the resource policy, a reference value and an attestation policy changed through one instance
 //    govern the next request on every other instance (no stale per-process state);
 //  - many concurrent flows through nginx while one instance is SIGKILLed: every flow gets exactly the right secret
@@ -107,7 +108,10 @@ test('three KBS instances on PostgreSQL + Redis behind nginx', { timeout: 120_00
         const tr = new FanOutAttestTransport([urls[round]!, ...urls.filter((_, i) => i !== round)]);
         const client = new KbsClient({ transport: tr, teeKey: TeeKeyPair.generate() });
         const token = await client.attest(await client.auth());
-        assert.equal(tr.attestStatuses.filter((s) => s === 200).length, 1, `exactly one 200 among ${tr.attestStatuses.join(',')}`);
+        // One nonce, one attestation: every copy either lost the race for the challenge (401) or, arriving after the
+        // winner stored its token, found the session Attested and got that same token back (§2.6) — never a second one.
+        assert.ok(tr.attestTokens.length >= 1, `at least one 200 among ${tr.attestStatuses.join(',')}`);
+        assert.deepEqual([...new Set(tr.attestTokens)], [token], `one token for the nonce among ${tr.attestStatuses.join(',')}`);
         assert.ok(tr.attestStatuses.every((s) => s === 200 || s === 401), `others refused with 401: ${tr.attestStatuses.join(',')}`);
         // Repeating /attest on the now attested session, on any instance, returns the same token without a new
         // attestation (specs/trustee.md §2.6): still one token per nonce.

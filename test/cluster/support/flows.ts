@@ -55,6 +55,8 @@ export class FanOutAttestTransport implements Transport {
   private readonly jar = new Map<string, string>();
   private readonly transports: HttpTransport[];
   attestStatuses: number[] = [];
+  /** The token of every 200 among the copies (a late copy may find the session already Attested: same token). */
+  attestTokens: string[] = [];
   lastAttest?: HttpRequest;
 
   constructor(urls: string[]) {
@@ -72,6 +74,7 @@ export class FanOutAttestTransport implements Transport {
     this.lastAttest = r;
     const all = await Promise.all(this.transports.map((t) => t.request(step, r)));
     this.attestStatuses = all.map((x) => x.status);
+    this.attestTokens = all.filter((x) => x.status === 200).map((x) => (JSON.parse(x.body.toString('utf8')) as { token: string }).token);
     const ok = all.find((x) => x.status === 200) ?? all[0]!;
     keepCookies(this.jar, ok);
     return ok;
