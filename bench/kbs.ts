@@ -448,6 +448,7 @@ export async function benchKbs(baseline: CryptoBaseline): Promise<void> {
     console.log(
       `server-side crypto per flow (ES256 sign + verify + JWE encrypt): ${fmtUs(serverCeilingUs)} → ceiling ${(1e6 / serverCeilingUs).toFixed(0)} flows/s per server core`,
     );
+    const kbsByLevel = new Map<number, LoadResult>();
     const report = (r: LoadResult, mode: 'process' | 'inproc') => {
       const c = r.concurrency;
       const totals = r.times.map((t) => t.total).sort((a, b) => a - b);
@@ -474,7 +475,11 @@ export async function benchKbs(baseline: CryptoBaseline): Promise<void> {
     };
     if (PARTS.has('flows')) {
       console.log(`\n## KBS: RCAR flows, load from a separate process (server alone in this process), loopback HTTP, ${FLOW_SECONDS} s per level`);
-      for (const c of LEVELS) report(await profiled(`flows-${c}`, () => remoteLoad(server.url, c, FLOW_SECONDS)), 'process');
+      for (const c of LEVELS) {
+        const r = await profiled(`flows-${c}`, () => remoteLoad(server.url, c, FLOW_SECONDS));
+        kbsByLevel.set(c, r);
+        report(r, 'process');
+      }
     }
     if (PARTS.has('floor')) {
       for (const viaFastify of [false, true]) {
@@ -482,7 +487,17 @@ export async function benchKbs(baseline: CryptoBaseline): Promise<void> {
         const what = viaFastify ? 'the same handler routed by fastify' : 'a bare node:http server';
         try {
           console.log(`\n## KBS floor: the same load against ${what} doing only the crypto of a flow (bench/kbs-floor.ts; not a KBS)`);
-          for (const c of LEVELS) report(await profiled(`floor${viaFastify ? '-fastify' : ''}-${c}`, () => remoteLoad(floor.url, c, FLOW_SECONDS)), 'process');
+          for (const c of LEVELS) {
+            const r = await profiled(`floor${viaFastify ? '-fastify' : ''}-${c}`, () => remoteLoad(floor.url, c, FLOW_SECONDS));
+            report(r, 'process');
+            const k = kbsByLevel.get(c);
+            if (k) {
+              console.log(
+                `${''.padEnd(10)} KBS vs this floor at ${c} client${c > 1 ? 's' : ''}: flows/s ${((100 * k.flowsPerSecond) / r.flowsPerSecond).toFixed(0)}% of the floor's, ` +
+                  `server CPU per flow ${(k.cpuUsPerFlow / r.cpuUsPerFlow).toFixed(2)}× the floor's`,
+              );
+            }
+          }
         } finally {
           await floor.close();
         }
